@@ -1,0 +1,4 @@
+import 'reflect-metadata';
+import { ping } from '@countersign/common';
+
+console.log(ping());
