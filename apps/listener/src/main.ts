@@ -1,4 +1,1 @@
-import 'reflect-metadata';
-import { ping } from '@countersign/common';
-
-console.log(ping());
+export {};

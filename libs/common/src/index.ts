@@ -1,1 +1,1 @@
-export { ping } from './ping.js';
+export {};

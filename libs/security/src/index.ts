@@ -1,0 +1,2 @@
+export * from './rejection-reason.js';
+export * from './verdict.js';
