@@ -1,1 +1,3 @@
-export {};
+export * from './queue-names.js';
+export * from './verified-envelope.js';
+export * from './payload-store.js';
