@@ -11,5 +11,6 @@ export default {
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }],
   },
+  setupFiles: ['reflect-metadata'],
   testTimeout: 30000,
 };

@@ -1,1 +1,4 @@
-export {};
+export * from './config/validate-config.js';
+export * from './logging/logger.module.js';
+export * from './metrics/metrics.js';
+export * from './redis/redis-url.js';
