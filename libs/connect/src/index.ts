@@ -1,1 +1,1 @@
-export {};
+export * from './connect-event.js';
