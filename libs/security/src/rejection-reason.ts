@@ -11,11 +11,14 @@ export const REJECTION_REASONS = [
   'certificate_not_yet_valid',
   'certificate_subject_mismatch',
   'certificate_not_pinned',
+  'certificate_policy_invalid',
+  'distinguished_name_malformed',
   // forwarded certificates
   'forwarded_certificate_untrusted_peer',
   'forwarded_certificate_repeated',
   'forwarded_certificate_multiple_elements',
   'forwarded_certificate_malformed',
+  'forwarded_proxy_allowlist_invalid',
   // DocuSign HMAC
   'hmac_no_keys',
   'hmac_signature_missing',
