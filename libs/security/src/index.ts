@@ -1,7 +1,35 @@
-export * from './certificate.js';
-export * from './connect-hmac.js';
-export * from './distinguished-name.js';
+export {
+  formUrlDecode,
+  parseBasicAuthorization,
+  type BasicAuthorizationOptions,
+} from './basic-authorization.js';
+export { verifyBasicCredentials } from './basic-credentials.js';
+export { checkValidity, parseCertificate, parseCertificateChain } from './certificate.js';
+export {
+  evaluateClientCertificate,
+  type CertificateEvidence,
+  type CertificatePolicy,
+  type PresentedCertificate,
+} from './client-certificate.js';
+export {
+  computeConnectSignature,
+  extractConnectSignatures,
+  verifyConnectSignatures,
+  type ConnectSignature,
+  type HmacKey,
+} from './connect-hmac.js';
+export {
+  certificateIssuerRdns,
+  certificateSubjectRdns,
+  distinguishedNamesMatch,
+  formatDistinguishedName,
+  parseDistinguishedName,
+  type Rdn,
+  type RdnAttribute,
+} from './distinguished-name.js';
 export * from './rejection-reason.js';
-export * from './subject-rule.js';
-export * from './thumbprint.js';
+export { hashSecret, verifySecret, verifySecretAgainstNothing } from './secret-hash.js';
+export { matchSubject, type SubjectRule } from './subject-rule.js';
+export { matchesPinnedThumbprint, thumbprintS256, thumbprintsEqual } from './thumbprint.js';
+export { createTrustBundle, verifyCertificateChain, type TrustBundle } from './trust-bundle.js';
 export * from './verdict.js';
