@@ -1,0 +1,247 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+
+import { Command, InvalidArgumentError, Option } from 'commander';
+
+import { generateDeliveries, loadFixtureDeliveries } from './deliveries.js';
+import { parseDuration, parseSchedule } from './durations.js';
+import {
+  ATTACK_MODES,
+  ConnectSimulator,
+  formatOutcome,
+  summarize,
+  type AttackMode,
+  type SimulatorOptions,
+} from './simulator.js';
+import { loadSimulatorSettings } from './simulator-settings.js';
+
+const DEFAULT_SETTINGS_FILE = '.countersign/simulator.json';
+
+interface CliOptions {
+  settings?: string;
+  listener?: string;
+  profile?: string;
+  tokenUrl?: string;
+  clientId?: string;
+  clientSecretFile?: string;
+  authMethod?: 'client_secret_basic' | 'tls_client_auth';
+  scope?: string;
+  cert?: string;
+  key?: string;
+  ca?: string;
+  hmacKeyFile?: string[];
+  fixtures: string;
+  generate?: number;
+  format: 'json' | 'xml';
+  rate?: number;
+  retrySchedule: number[];
+  maxAttempts?: number;
+  timeout: number;
+  attack?: AttackMode;
+  attackerCert?: string;
+  attackerKey?: string;
+}
+
+function positiveInteger(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new InvalidArgumentError('must be a positive integer');
+  }
+  return value;
+}
+
+function positiveNumber(text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new InvalidArgumentError('must be a positive number');
+  }
+  return value;
+}
+
+function duration(text: string): number {
+  const value = parseDuration(text);
+  if (value === undefined) {
+    throw new InvalidArgumentError('must be a duration such as 500ms, 2s, 1m');
+  }
+  return value;
+}
+
+function schedule(text: string): number[] {
+  const value = parseSchedule(text);
+  if (value === undefined) {
+    throw new InvalidArgumentError('must be a comma-separated list of durations, e.g. 1s,2s,4s');
+  }
+  return value;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+const program = new Command('simulate')
+  .description(
+    'Acts as DocuSign Connect (OAuth client credentials + mTLS + HMAC) and posts deliveries to a ' +
+      'Countersign listener profile. Settings come from --settings (default ' +
+      `${DEFAULT_SETTINGS_FILE}, written by \`npm run stack\`), and each option below overrides them.`,
+  )
+  .option('--settings <file>', 'simulator settings JSON')
+  .option('--listener <url>', 'listener base URL, e.g. https://localhost:9443')
+  .option('--profile <name>', 'listener profile (POST /connect/<profile>)')
+  .option('--token-url <url>', "the authorization server's token endpoint")
+  .option('--client-id <id>', 'OAuth client id')
+  .option(
+    '--client-secret-file <file>',
+    'file holding the client secret (or set CONNECT_CLIENT_SECRET)',
+  )
+  .addOption(
+    new Option('--auth-method <method>', 'token endpoint client authentication').choices([
+      'client_secret_basic',
+      'tls_client_auth',
+    ]),
+  )
+  .option('--scope <scope>', 'scope to request')
+  .option('--cert <file>', "Connect's client certificate (PEM, may hold the chain)")
+  .option('--key <file>', "Connect's private key (PEM)")
+  .option('--ca <file>', 'CA bundle that signed the servers')
+  .option('--hmac-key-file <file>', 'file holding one HMAC key (repeat per key)', collect)
+  .option('--fixtures <dir>', 'directory of .json/.xml deliveries', 'test/fixtures/connect')
+  .option(
+    '--generate <count>',
+    'send <count> generated events instead of fixtures',
+    positiveInteger,
+  )
+  .addOption(
+    new Option('--format <format>', 'format of generated events')
+      .choices(['json', 'xml'])
+      .default('json'),
+  )
+  .option(
+    '--rate <perSecond>',
+    'start deliveries at this rate instead of one after another',
+    positiveNumber,
+  )
+  .option('--retry-schedule <waits>', 'waits between attempts', schedule, [1000, 2000, 4000])
+  .option('--max-attempts <n>', 'attempts per delivery (default: waits + 1)', positiveInteger)
+  .option('--timeout <duration>', 'per-request timeout', duration, 100_000)
+  .addOption(
+    new Option('--attack <mode>', 'send each delivery as this attack; success = refused').choices(
+      ATTACK_MODES,
+    ),
+  )
+  .option(
+    '--attacker-cert <file>',
+    'certificate the attacker holds (wrong-certificate, token-bound-to-other-certificate)',
+  )
+  .option('--attacker-key <file>', "the attacker certificate's private key");
+
+async function buildOptions(cli: CliOptions): Promise<SimulatorOptions> {
+  const settingsFile =
+    cli.settings ?? (existsSync(DEFAULT_SETTINGS_FILE) ? DEFAULT_SETTINGS_FILE : undefined);
+  const base = settingsFile ? await loadSimulatorSettings(settingsFile) : undefined;
+  const read = (file: string) => readFile(file, 'utf8');
+
+  const listenerUrl = cli.listener ?? base?.listenerUrl;
+  const tokenUrl = cli.tokenUrl ?? base?.tokenUrl;
+  const clientId = cli.clientId ?? base?.auth.clientId;
+  const method = cli.authMethod ?? base?.auth.method ?? 'client_secret_basic';
+  const cert = cli.cert ? await read(cli.cert) : base?.tls.cert;
+  const key = cli.key ? await read(cli.key) : base?.tls.key;
+  const ca = cli.ca ? await read(cli.ca) : base?.tls.ca;
+  const missing = Object.entries({ listenerUrl, tokenUrl, clientId, cert, key, ca })
+    .filter(([, value]) => value === undefined)
+    .map(([name]) => name);
+  if (missing.length > 0) {
+    throw new Error(
+      `missing settings: ${missing.join(', ')} (run \`npm run stack\` once, or pass the options)`,
+    );
+  }
+
+  let secret: string | undefined;
+  if (method === 'client_secret_basic') {
+    secret = cli.clientSecretFile
+      ? (await read(cli.clientSecretFile)).trim()
+      : (process.env.CONNECT_CLIENT_SECRET ??
+        (base?.auth.method === 'client_secret_basic' ? base.auth.secret : undefined));
+    if (!secret) {
+      throw new Error('client_secret_basic needs --client-secret-file or CONNECT_CLIENT_SECRET');
+    }
+  }
+
+  return {
+    listenerUrl: listenerUrl as string,
+    profile: cli.profile ?? base?.profile ?? 'docusign',
+    tokenUrl: tokenUrl as string,
+    scope: cli.scope ?? base?.scope,
+    auth:
+      method === 'client_secret_basic'
+        ? { method, clientId: clientId as string, secret: secret as string }
+        : { method, clientId: clientId as string },
+    tls: { cert: cert as string, key: key as string, ca: ca as string },
+    hmacKeys: cli.hmacKeyFile
+      ? await Promise.all(cli.hmacKeyFile.map(async (file) => (await read(file)).trim()))
+      : (base?.hmacKeys ?? []),
+    retryDelaysMs: cli.retrySchedule,
+    maxAttempts: cli.maxAttempts,
+    timeoutMs: cli.timeout,
+    attacker:
+      cli.attackerCert && cli.attackerKey
+        ? { cert: await read(cli.attackerCert), key: await read(cli.attackerKey) }
+        : base?.attacker,
+    onOutcome: (outcome) => console.log(formatOutcome(outcome)),
+  };
+}
+
+async function main(): Promise<number> {
+  program.parse();
+  const cli = program.opts<CliOptions>();
+
+  let options: SimulatorOptions;
+  try {
+    options = await buildOptions(cli);
+  } catch (error) {
+    console.error(`simulate: ${error instanceof Error ? error.message : String(error)}`);
+    return 2;
+  }
+
+  const deliveries = cli.generate
+    ? await generateDeliveries({
+        fixturesDir: cli.fixtures,
+        count: cli.generate,
+        format: cli.format,
+      })
+    : await loadFixtureDeliveries(cli.fixtures);
+  if (deliveries.length === 0) {
+    console.error(`simulate: no .json or .xml deliveries in ${cli.fixtures}`);
+    return 2;
+  }
+
+  const simulator = new ConnectSimulator(options);
+  try {
+    const outcomes = cli.attack
+      ? await sequentially(deliveries, (delivery) =>
+          simulator.attack(cli.attack as AttackMode, delivery),
+        )
+      : await simulator.run(deliveries, { ratePerSecond: cli.rate });
+    const counts = summarize(outcomes);
+    console.log(
+      cli.attack
+        ? `${outcomes.length} attack deliveries (${cli.attack}): ${counts.attacksRefused} refused, ` +
+            `${counts.attacksAccepted} not refused`
+        : `${outcomes.length} deliveries: ${counts.delivered} delivered, ${counts.failed} failed; ` +
+            `${simulator.tokenRequests} token request(s)`,
+    );
+    return counts.failed > 0 || counts.attacksAccepted > 0 ? 1 : 0;
+  } finally {
+    simulator.close();
+  }
+}
+
+async function sequentially<T, R>(items: readonly T[], run: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (const item of items) {
+    results.push(await run(item));
+  }
+  return results;
+}
+
+process.exitCode = await main();
