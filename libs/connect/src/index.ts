@@ -1,1 +1,3 @@
 export * from './connect-event.js';
+export { extractDocuments, parseConnectDelivery } from './connect-delivery.parser.js';
+export { deliveryKey } from './delivery-key.js';

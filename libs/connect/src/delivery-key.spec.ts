@@ -1,0 +1,101 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+import { parseConnectDelivery } from './connect-delivery.parser.js';
+import type { ConnectEvent } from './connect-event.js';
+import { deliveryKey } from './delivery-key.js';
+
+const FIXTURES = new URL('../../../test/fixtures/connect/', import.meta.url);
+const FIXTURE_NAMES = readdirSync(FIXTURES).filter((name) => /\.(json|xml)$/.test(name));
+
+function eventOf(name: string): ConnectEvent {
+  const contentType = name.endsWith('.xml') ? 'text/xml' : 'application/json';
+  const result = parseConnectDelivery(readFileSync(new URL(name, FIXTURES)), contentType);
+  if (!result.ok) throw new Error(`${name}: ${result.reason}`);
+  return result.event;
+}
+
+function keyOfJson(body: unknown): string {
+  const result = parseConnectDelivery(Buffer.from(JSON.stringify(body)), 'application/json');
+  if (!result.ok) throw new Error(result.detail);
+  return deliveryKey(result.event);
+}
+
+describe('deliveryKey', () => {
+  it('reads all twelve fixtures', () => {
+    expect(FIXTURE_NAMES).toHaveLength(12);
+  });
+
+  it('gives a redelivery (retryCount 1) the same key as the first delivery', () => {
+    expect(deliveryKey(eventOf('envelope-completed-retry.json'))).toBe(
+      deliveryKey(eventOf('envelope-completed.json')),
+    );
+  });
+
+  it('gives every other fixture its own key', () => {
+    const keys = FIXTURE_NAMES.filter((name) => name !== 'envelope-completed-retry.json').map(
+      (name) => deliveryKey(eventOf(name)),
+    );
+
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('keeps the XML and JSON deliveries of the same completion apart', () => {
+    const xml = eventOf('envelope-completed.xml');
+    const json = eventOf('envelope-completed.json');
+
+    expect(xml.generatedAt).toBe(json.generatedAt);
+    expect(deliveryKey(xml)).not.toBe(deliveryKey(json));
+  });
+
+  it('is a base64url SHA-256 that is safe as a BullMQ job id', () => {
+    expect(deliveryKey(eventOf('envelope-sent.json'))).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('ignores key order, whitespace and escapes in the body', () => {
+    const body = { event: 'envelope-sent', retryCount: 0, data: { a: 1, b: '/x' } };
+    const reordered =
+      '{ "data": { "b": "\\/x", "a": 1 },\r\n "retryCount": 3, "event": "envelope-sent" }';
+    const result = parseConnectDelivery(Buffer.from(reordered), 'application/json');
+
+    expect(result.ok && deliveryKey(result.event)).toBe(keyOfJson(body));
+  });
+
+  it.each([
+    ['configurationId', { configurationId: 2 }],
+    ['event', { event: 'envelope-delivered' }],
+    ['generatedDateTime', { generatedDateTime: '2026-11-20T15:02:12.4410258Z' }],
+    ['envelopeId', { data: { envelopeId: 'other' } }],
+    ['recipientId', { data: { envelopeId: 'e', recipientId: '2' } }],
+    ['accountId', { data: { envelopeId: 'e', accountId: 'other' } }],
+    ['templateId', { data: { envelopeId: 'e', templateId: 't' } }],
+    ['any other data', { data: { envelopeId: 'e', note: 'n' } }],
+  ])('changes when %s changes', (_field, change) => {
+    const base = {
+      event: 'envelope-sent',
+      configurationId: 1,
+      generatedDateTime: '2026-11-20T15:02:12.4410257Z',
+      data: { envelopeId: 'e' },
+    };
+
+    expect(keyOfJson({ ...base, ...change })).not.toBe(keyOfJson(base));
+  });
+
+  it('does not change with retryCount, uri or apiVersion', () => {
+    const base = { event: 'envelope-sent', data: { envelopeId: 'e' } };
+
+    expect(keyOfJson({ ...base, retryCount: 4, uri: '/x', apiVersion: 'v2.1' })).toBe(
+      keyOfJson(base),
+    );
+  });
+
+  it('changes when the carried documents change', () => {
+    const withPdf = (pdf: string) => ({
+      event: 'envelope-completed',
+      data: {
+        envelopeSummary: { envelopeDocuments: [{ documentId: '1', name: 'a.pdf', PDFBytes: pdf }] },
+      },
+    });
+
+    expect(keyOfJson(withPdf('AAAA'))).not.toBe(keyOfJson(withPdf('AAAAAAAA')));
+  });
+});
