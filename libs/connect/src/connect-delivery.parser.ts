@@ -40,9 +40,11 @@ function readDelivery(body: Buffer, contentType: string | undefined): ReadOutcom
 
     const format = deliveryFormatOf(contentType);
     if (format === undefined) {
+      const shown =
+        contentType === undefined ? '(none)' : JSON.stringify(contentType.slice(0, 100));
       return rejectBody(
         'body_unsupported_media_type',
-        `content type ${contentType === undefined ? '(none)' : JSON.stringify(contentType.slice(0, 100))} is not JSON or XML in UTF-8`,
+        `content type ${shown} is not JSON or XML in UTF-8`,
       );
     }
     return format === 'json' ? readJsonDelivery(body) : readXmlDelivery(body);
