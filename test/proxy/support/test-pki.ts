@@ -40,14 +40,14 @@ export interface ProxyTestPki {
 
 interface Authority {
   readonly cert: x509.X509Certificate;
-  readonly keys: CryptoKeyPair;
+  readonly keys: webcrypto.CryptoKeyPair;
 }
 
-async function newKeys(): Promise<CryptoKeyPair> {
-  return webcrypto.subtle.generateKey(EC_KEY, true, ['sign', 'verify']) as Promise<CryptoKeyPair>;
+async function newKeys(): Promise<webcrypto.CryptoKeyPair> {
+  return webcrypto.subtle.generateKey(EC_KEY, true, ['sign', 'verify']);
 }
 
-async function keyPem(keys: CryptoKeyPair): Promise<string> {
+async function keyPem(keys: webcrypto.CryptoKeyPair): Promise<string> {
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
   return x509.PemConverter.encode(pkcs8, 'PRIVATE KEY');
 }
@@ -80,7 +80,7 @@ async function issue(
     notBefore: new Date(Date.now() - DAY_MS),
     notAfter: new Date(Date.now() + 30 * DAY_MS),
   },
-): Promise<{ cert: x509.X509Certificate; keys: CryptoKeyPair }> {
+): Promise<{ cert: x509.X509Certificate; keys: webcrypto.CryptoKeyPair }> {
   const keys = await newKeys();
   const cert = await x509.X509CertificateGenerator.create({
     subject,
@@ -116,7 +116,7 @@ async function clientCertificate(
 async function write(
   dir: string,
   name: string,
-  issued: { cert: x509.X509Certificate; keys: CryptoKeyPair },
+  issued: { cert: x509.X509Certificate; keys: webcrypto.CryptoKeyPair },
   chain: readonly x509.X509Certificate[] = [],
 ): Promise<IssuedCertificate> {
   const certPem = [issued.cert, ...chain].map((cert) => cert.toString('pem')).join('\n') + '\n';
