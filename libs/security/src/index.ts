@@ -33,3 +33,11 @@ export { matchSubject, type SubjectRule } from './subject-rule.js';
 export { matchesPinnedThumbprint, thumbprintS256, thumbprintsEqual } from './thumbprint.js';
 export { createTrustBundle, verifyCertificateChain, type TrustBundle } from './trust-bundle.js';
 export * from './verdict.js';
+export {
+  AccessTokenVerifier,
+  hasScope,
+  type AccessTokenAlgorithm,
+  type AccessTokenClaims,
+  type AccessTokenKeySource,
+  type AccessTokenVerifierOptions,
+} from './access-token.verifier.js';

@@ -118,3 +118,10 @@ export async function createTestPki(prefix = 'Countersign Test'): Promise<TestPk
   });
   return { root, intermediate, leaf };
 }
+
+/** The certificate's private key as PKCS#8 PEM, for TLS servers in tests. */
+export async function privateKeyPem(certificate: TestCertificate): Promise<string> {
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', certificate.keys.privateKey));
+  const lines = pkcs8.toString('base64').match(/.{1,64}/g) ?? [];
+  return `-----BEGIN PRIVATE KEY-----\n${lines.join('\n')}\n-----END PRIVATE KEY-----\n`;
+}
