@@ -1,0 +1,94 @@
+import { readFileSync } from 'node:fs';
+
+import { ConfigurationError, validateConfig } from '@countersign/common';
+
+import { loadClientsFile, type ClientRegistry } from '../clients/client-registry.js';
+import { AuthServerEnv, type SigningAlgorithm } from './auth-server.env.js';
+
+/** Injection token of the validated AuthServerConfig. */
+export const AUTH_SERVER_CONFIG = Symbol('AUTH_SERVER_CONFIG');
+
+/** Everything the auth-server needs, validated once at start-up. */
+export interface AuthServerConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly issuer: string;
+  readonly tls: {
+    readonly cert: string;
+    readonly key: string;
+    /** The dedicated client CA bundle; absent means no client can use tls_client_auth. */
+    readonly clientCa?: string;
+    readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
+  };
+  readonly clientsFile: string;
+  readonly clients: ClientRegistry;
+  readonly keys: {
+    readonly dir: string;
+    readonly algorithm: SigningAlgorithm;
+    readonly reloadSeconds: number;
+  };
+  readonly tokenTtlSeconds: number;
+  /** The longest lifetime any client's token can have; old keys stay published this long. */
+  readonly maxTokenTtlSeconds: number;
+  readonly rateLimit: { readonly maxFailures: number; readonly windowSeconds: number };
+  readonly logLevel: AuthServerEnv['AUTH_LOG_LEVEL'];
+  readonly redisUrl: string;
+  readonly keyPrefix: string;
+}
+
+/** Validates the environment, then reads the TLS material and the clients file it names. */
+export function loadAuthServerConfig(env: Record<string, string | undefined>): AuthServerConfig {
+  const settings = validateConfig(AuthServerEnv, env, { source: 'environment' });
+  const problems: string[] = [];
+  const readPem = (variable: keyof AuthServerEnv, path: string | undefined) => {
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      problems.push(`${variable}: cannot read ${path} (${code})`);
+      return undefined;
+    }
+  };
+  const cert = readPem('AUTH_TLS_CERT_FILE', settings.AUTH_TLS_CERT_FILE);
+  const key = readPem('AUTH_TLS_KEY_FILE', settings.AUTH_TLS_KEY_FILE);
+  const clientCa = readPem('AUTH_CLIENT_CA_FILE', settings.AUTH_CLIENT_CA_FILE);
+  if (problems.length > 0 || cert === undefined || key === undefined) {
+    throw new ConfigurationError('environment', problems);
+  }
+
+  const clients = loadClientsFile(settings.AUTH_CLIENTS_FILE);
+  const pkiClients = clients.all().filter((client) => client.authMethod === 'tls_client_auth');
+  if (pkiClients.length > 0 && clientCa === undefined) {
+    throw new ConfigurationError('environment', [
+      `AUTH_CLIENT_CA_FILE: required because ${pkiClients[0].clientId} uses tls_client_auth`,
+    ]);
+  }
+
+  const tokenTtlSeconds = settings.AUTH_TOKEN_TTL_SECONDS;
+  return {
+    port: settings.AUTH_PORT,
+    host: settings.AUTH_HOST,
+    issuer: settings.AUTH_ISSUER,
+    tls: { cert, key, clientCa, minVersion: settings.AUTH_TLS_MIN_VERSION },
+    clientsFile: settings.AUTH_CLIENTS_FILE,
+    clients,
+    keys: {
+      dir: settings.AUTH_KEYS_DIR,
+      algorithm: settings.AUTH_SIGNING_ALG,
+      reloadSeconds: settings.AUTH_KEYS_RELOAD_SECONDS,
+    },
+    tokenTtlSeconds,
+    maxTokenTtlSeconds: Math.max(
+      tokenTtlSeconds,
+      ...clients.all().map((client) => client.tokenTtlSeconds ?? 0),
+    ),
+    rateLimit: {
+      maxFailures: settings.AUTH_RATE_LIMIT_MAX_FAILURES,
+      windowSeconds: settings.AUTH_RATE_LIMIT_WINDOW_SECONDS,
+    },
+    logLevel: settings.AUTH_LOG_LEVEL,
+    redisUrl: settings.REDIS_URL,
+    keyPrefix: settings.QUEUE_PREFIX,
+  };
+}

@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../config/auth-server.env.js';
+
+/** One signing key as stored in the keys directory (a JSON file, mode 0600). */
+export interface StoredSigningKey {
+  /** RFC 7638 thumbprint of the public JWK. */
+  readonly kid: string;
+  readonly alg: SigningAlgorithm;
+  readonly createdAt: string;
+  /** When the key starts signing; it is published in the JWKS from `createdAt` on. */
+  readonly activatesAt: string;
+  readonly privateJwk: JWK;
+}
+
+const PUBLIC_MEMBERS: Record<string, readonly string[]> = {
+  EC: ['kty', 'crv', 'x', 'y'],
+  RSA: ['kty', 'n', 'e'],
+};
+
+/** The public members of a JWK (RFC 7517 §9.3: only these are ever published). */
+export function publicJwkOf(jwk: JWK): JWK {
+  const members = PUBLIC_MEMBERS[jwk.kty ?? ''] ?? [];
+  const source = jwk as Record<string, unknown>;
+  const result: Record<string, unknown> = {};
+  for (const member of members) {
+    if (source[member] !== undefined) result[member] = source[member];
+  }
+  return result;
+}
+
+/** Generates a key, writes it to `dir` (created 0700 if absent) and returns it. */
+export async function createSigningKey(
+  dir: string,
+  alg: SigningAlgorithm,
+  options: { activateAfterSeconds?: number; now?: Date } = {},
+): Promise<StoredSigningKey> {
+  const now = options.now ?? new Date();
+  const { privateKey } = await generateKeyPair(
+    alg,
+    alg === 'RS256' ? { extractable: true, modulusLength: 2048 } : { extractable: true },
+  );
+  const privateJwk = await exportJWK(privateKey);
+  const kid = await calculateJwkThumbprint(publicJwkOf(privateJwk), 'sha256');
+  const activatesAt = new Date(now.getTime() + (options.activateAfterSeconds ?? 0) * 1000);
+  const key: StoredSigningKey = {
+    kid,
+    alg,
+    createdAt: now.toISOString(),
+    activatesAt: activatesAt.toISOString(),
+    privateJwk,
+  };
+
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const stamp = now.toISOString().replace(/[-:.]/g, '');
+  const path = join(dir, `${stamp}-${kid}.json`);
+  const temporary = join(dir, `.${kid}.${randomBytes(6).toString('hex')}.tmp`);
+  await writeFile(temporary, `${JSON.stringify(key, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  await rename(temporary, path);
+  return key;
+}
+
+/**
+ * Reads every `*.json` key in `dir`, oldest activation first. A file that is not a well-formed
+ * key (or whose `kid` is not its thumbprint) is an error: the directory is never half-trusted.
+ */
+export async function readSigningKeys(dir: string): Promise<StoredSigningKey[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+
+  const keys: StoredSigningKey[] = [];
+  for (const name of names.filter((entry) => entry.endsWith('.json')).sort()) {
+    const key = await parseKeyFile(join(dir, name));
+    keys.push(key);
+  }
+  return keys.sort(
+    (a, b) => Date.parse(a.activatesAt) - Date.parse(b.activatesAt) || a.kid.localeCompare(b.kid),
+  );
+}
+
+async function parseKeyFile(path: string): Promise<StoredSigningKey> {
+  const raw = JSON.parse(await readFile(path, 'utf8')) as Partial<StoredSigningKey>;
+  const { kid, alg, createdAt, activatesAt, privateJwk } = raw;
+  if (
+    typeof kid !== 'string' ||
+    !SIGNING_ALGORITHMS.includes(alg as SigningAlgorithm) ||
+    typeof createdAt !== 'string' ||
+    Number.isNaN(Date.parse(createdAt)) ||
+    typeof activatesAt !== 'string' ||
+    Number.isNaN(Date.parse(activatesAt)) ||
+    typeof privateJwk !== 'object' ||
+    privateJwk === null ||
+    typeof privateJwk.d !== 'string'
+  ) {
+    throw new Error(`${path} is not a signing key file`);
+  }
+  const expectedKty = alg === 'RS256' ? 'RSA' : 'EC';
+  if (privateJwk.kty !== expectedKty) {
+    throw new Error(`${path}: a ${alg} key must be kty ${expectedKty}`);
+  }
+  if ((await calculateJwkThumbprint(publicJwkOf(privateJwk), 'sha256')) !== kid) {
+    throw new Error(`${path}: kid is not the thumbprint of the key`);
+  }
+  return { kid, alg: alg as SigningAlgorithm, createdAt, activatesAt, privateJwk };
+}
