@@ -1,0 +1,121 @@
+import { Transform, Type } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  ValidateIf,
+} from 'class-validator';
+
+const MIB = 1024 * 1024;
+
+function splitList({ value }: { value: unknown }): unknown {
+  return typeof value === 'string'
+    ? value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0)
+    : value;
+}
+
+/**
+ * The listener's environment. Property names are the variable names, so a validation message
+ * names exactly what to fix. No setting here is a secret: HMAC keys are read from the variables a
+ * profile names, and only when its profile is compiled.
+ */
+export class ListenerEnv {
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  LISTENER_PORT = 9443;
+
+  @IsString()
+  @MinLength(1)
+  LISTENER_HOST = '0.0.0.0';
+
+  /** `tls` terminates TLS here; `proxy` serves plain HTTP behind a TLS-terminating proxy. */
+  @IsIn(['tls', 'proxy'])
+  LISTENER_MODE: 'tls' | 'proxy' = 'tls';
+
+  @ValidateIf((env: ListenerEnv) => env.LISTENER_MODE === 'tls')
+  @IsString()
+  @MinLength(1)
+  LISTENER_TLS_CERT_FILE?: string;
+
+  @ValidateIf((env: ListenerEnv) => env.LISTENER_MODE === 'tls')
+  @IsString()
+  @MinLength(1)
+  LISTENER_TLS_KEY_FILE?: string;
+
+  /** CA bundle offered in the TLS CertificateRequest; profiles may narrow trust further. */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  LISTENER_CLIENT_CA_FILE?: string;
+
+  @IsString()
+  @MinLength(1)
+  LISTENER_PROFILES_FILE!: string;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  LISTENER_BODY_LIMIT_BYTES = 32 * MIB;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  LISTENER_INLINE_PAYLOAD_MAX_BYTES = 256 * 1024;
+
+  @IsString()
+  @MinLength(1)
+  LISTENER_PAYLOAD_DIR = '.countersign/payloads';
+
+  /** Proxy addresses (IPs or CIDRs) whose forwarded client certificate header is believed. */
+  @ValidateIf((env: ListenerEnv) => env.LISTENER_MODE === 'proxy')
+  @Transform(splitList)
+  @IsString({ each: true })
+  @MinLength(1, { each: true })
+  LISTENER_TRUSTED_PROXIES?: string[];
+
+  @ValidateIf((env: ListenerEnv) => env.LISTENER_MODE === 'proxy')
+  @IsIn(['nginx', 'envoy-xfcc', 'aws-alb', 'rfc9440'])
+  LISTENER_FORWARDED_CERT_FORMAT?: 'nginx' | 'envoy-xfcc' | 'aws-alb' | 'rfc9440';
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9-]+$/, { message: '$property must be an HTTP header name' })
+  LISTENER_FORWARDED_CERT_HEADER?: string;
+
+  /** Time a client has to send the request headers. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  LISTENER_HEADERS_TIMEOUT_MS = 15_000;
+
+  /** Time a client has to send the whole request, body included (32 MB on a slow link). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  LISTENER_REQUEST_TIMEOUT_MS = 120_000;
+
+  /** Upper bound on one enqueue; kept under 2 s so Connect gets its 503 quickly. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(1999)
+  LISTENER_ENQUEUE_TIMEOUT_MS = 1500;
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LISTENER_LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' = 'info';
+
+  @Matches(/^rediss?:\/\/.+/, { message: '$property must be a redis:// or rediss:// URL' })
+  REDIS_URL = 'redis://127.0.0.1:6379';
+
+  @Matches(/^[A-Za-z0-9_.-]+$/, { message: '$property may hold only letters, digits, _ . -' })
+  QUEUE_PREFIX = 'countersign';
+}

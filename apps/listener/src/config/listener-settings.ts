@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConfigurationError, validateConfig } from '@countersign/common';
+import {
+  createProxyAllowlist,
+  type ForwardedCertificateFormat,
+  type ProxyAllowlist,
+} from '@countersign/security';
+import { compileProfiles } from '../profiles/profile-compiler.js';
+import type { DeliveryProfile } from '../profiles/delivery-profile.js';
+import { ListenerEnv } from './listener-env.js';
+
+/** Key material of the listener's own TLS endpoint. */
+export interface ListenerTlsMaterial {
+  readonly key: Buffer;
+  readonly cert: Buffer;
+  readonly clientCa?: Buffer;
+}
+
+/** Where a TLS-terminating proxy puts the client certificate, and which peers may. */
+export interface ForwardedCertificateSource {
+  readonly format: ForwardedCertificateFormat;
+  readonly headerName?: string;
+  readonly allowlist: ProxyAllowlist;
+}
+
+/** Everything the listener needs, validated and compiled before the app starts. */
+export interface ListenerSettings {
+  readonly env: ListenerEnv;
+  readonly profiles: ReadonlyMap<string, DeliveryProfile>;
+  readonly tls?: ListenerTlsMaterial;
+  readonly forwarded?: ForwardedCertificateSource;
+}
+
+function readFileSetting(name: string, path: string): Buffer {
+  try {
+    return readFileSync(resolve(path));
+  } catch {
+    throw new ConfigurationError('environment', [`${name}: ${path} cannot be read`]);
+  }
+}
+
+/** Validates the environment, reads the TLS material and compiles every profile. */
+export function loadListenerSettings(
+  environment: Readonly<Record<string, string | undefined>>,
+): ListenerSettings {
+  const env = validateConfig(ListenerEnv, { ...environment }, { source: 'environment' });
+
+  const clientCa =
+    env.LISTENER_CLIENT_CA_FILE === undefined
+      ? undefined
+      : readFileSetting('LISTENER_CLIENT_CA_FILE', env.LISTENER_CLIENT_CA_FILE);
+
+  let tls: ListenerTlsMaterial | undefined;
+  if (env.LISTENER_MODE === 'tls') {
+    tls = {
+      key: readFileSetting('LISTENER_TLS_KEY_FILE', env.LISTENER_TLS_KEY_FILE as string),
+      cert: readFileSetting('LISTENER_TLS_CERT_FILE', env.LISTENER_TLS_CERT_FILE as string),
+      clientCa,
+    };
+  }
+
+  let forwarded: ForwardedCertificateSource | undefined;
+  if (env.LISTENER_MODE === 'proxy' && env.LISTENER_FORWARDED_CERT_FORMAT !== undefined) {
+    const allowlist = createProxyAllowlist(env.LISTENER_TRUSTED_PROXIES ?? []);
+    if (!allowlist.ok) {
+      throw new ConfigurationError('environment', [
+        `LISTENER_TRUSTED_PROXIES: ${allowlist.detail ?? 'must hold IP addresses or CIDRs'}`,
+      ]);
+    }
+    forwarded = {
+      format: env.LISTENER_FORWARDED_CERT_FORMAT,
+      headerName: env.LISTENER_FORWARDED_CERT_HEADER,
+      allowlist: allowlist.evidence,
+    };
+  }
+
+  const profiles = compileProfiles(env.LISTENER_PROFILES_FILE, {
+    mode: env.LISTENER_MODE,
+    clientCaPem: clientCa?.toString('utf8'),
+    env: environment,
+  });
+
+  return { env, profiles, tls, forwarded };
+}

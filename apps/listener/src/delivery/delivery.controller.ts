@@ -1,0 +1,40 @@
+import { Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { BasicCredentialsGuard } from '../guards/basic-credentials.guard.js';
+import { BearerTokenGuard } from '../guards/bearer-token.guard.js';
+import { CertificateBindingGuard } from '../guards/certificate-binding.guard.js';
+import { HmacGuard } from '../guards/hmac.guard.js';
+import { MtlsGuard } from '../guards/mtls.guard.js';
+import { ProfileGuard } from '../guards/profile.guard.js';
+import { deliveryOf } from './delivery-context.js';
+import { DeliveryBodyReader } from './delivery-body.reader.js';
+import { DeliveryIntakeService, type DeliveryReceipt } from './delivery-intake.service.js';
+
+/** `POST /connect/:profile`: the checks run as guards in this order, then the intake. */
+@Controller('connect')
+export class DeliveryController {
+  constructor(
+    private readonly bodies: DeliveryBodyReader,
+    private readonly intake: DeliveryIntakeService,
+  ) {}
+
+  @Post(':profile')
+  @HttpCode(200)
+  @UseGuards(
+    ProfileGuard,
+    MtlsGuard,
+    BearerTokenGuard,
+    BasicCredentialsGuard,
+    CertificateBindingGuard,
+    HmacGuard,
+  )
+  async receive(
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<DeliveryReceipt> {
+    const delivery = deliveryOf(request);
+    const body = await this.bodies.read(delivery, request, response);
+    response.setHeader('Cache-Control', 'no-store');
+    return this.intake.accept(delivery, body, request.headers['content-type']);
+  }
+}
