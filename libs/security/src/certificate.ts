@@ -25,6 +25,11 @@ export function parseCertificate(input: string | Buffer): Verdict<X509Certificat
   return certificateFromDer(input);
 }
 
+/** Parses DER bytes only (never PEM), for encodings that promise DER such as RFC 9440. */
+export function parseCertificateDer(der: Buffer): Verdict<X509Certificate> {
+  return certificateFromDer(der);
+}
+
 /** Parses every PEM certificate block of `pem`, in order; at least one is required. */
 export function parseCertificateChain(pem: string): Verdict<X509Certificate[]> {
   const blocks = pemCertificateBlocks(pem);

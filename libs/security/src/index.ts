@@ -1,10 +1,24 @@
 export {
+  AccessTokenVerifier,
+  hasScope,
+  type AccessTokenAlgorithm,
+  type AccessTokenClaims,
+  type AccessTokenKeySource,
+  type AccessTokenVerifierOptions,
+} from './access-token.verifier.js';
+export {
   formUrlDecode,
   parseBasicAuthorization,
   type BasicAuthorizationOptions,
 } from './basic-authorization.js';
 export { verifyBasicCredentials } from './basic-credentials.js';
-export { checkValidity, parseCertificate, parseCertificateChain } from './certificate.js';
+export { checkCertificateBinding } from './certificate-binding.js';
+export {
+  checkValidity,
+  parseCertificate,
+  parseCertificateChain,
+  parseCertificateDer,
+} from './certificate.js';
 export {
   evaluateClientCertificate,
   type CertificateEvidence,
@@ -27,17 +41,18 @@ export {
   type Rdn,
   type RdnAttribute,
 } from './distinguished-name.js';
+export {
+  DEFAULT_FORWARDED_CERTIFICATE_HEADERS,
+  readForwardedCertificate,
+  type ForwardedCertificate,
+  type ForwardedCertificateFormat,
+  type ForwardedCertificateInput,
+} from './forwarded-certificate.js';
+export { createProxyAllowlist, type ProxyAllowlist } from './proxy-allowlist.js';
 export * from './rejection-reason.js';
 export { hashSecret, verifySecret, verifySecretAgainstNothing } from './secret-hash.js';
 export { matchSubject, type SubjectRule } from './subject-rule.js';
 export { matchesPinnedThumbprint, thumbprintS256, thumbprintsEqual } from './thumbprint.js';
 export { createTrustBundle, verifyCertificateChain, type TrustBundle } from './trust-bundle.js';
 export * from './verdict.js';
-export {
-  AccessTokenVerifier,
-  hasScope,
-  type AccessTokenAlgorithm,
-  type AccessTokenClaims,
-  type AccessTokenKeySource,
-  type AccessTokenVerifierOptions,
-} from './access-token.verifier.js';
+export { VerifiedTokenCache, type VerifiedTokenCacheOptions } from './verified-token.cache.js';
