@@ -229,6 +229,15 @@ describe('behind nginx the full chain gives the same decisions as direct TLS', (
     return readFile(join(FIXTURES, name));
   }
 
+  /** The same delivery with its event name changed after it was signed. */
+  function tampered(body: Buffer): Buffer {
+    const changed = Buffer.from(
+      body.toString('utf8').replace('"envelope-sent"', '"envelope-voided"'),
+    );
+    if (changed.equals(body)) throw new Error('the tampering did not change the body');
+    return changed;
+  }
+
   function decision(answer: Answer) {
     return { status: answer.status, error: answer.json?.error };
   }
@@ -291,7 +300,7 @@ describe('behind nginx the full chain gives the same decisions as direct TLS', (
       (body) => ({
         client: pki.connectClient,
         tokenBoundTo: pki.connectClient,
-        body: Buffer.from(body.toString('utf8').replace('completed', 'declined')),
+        body: tampered(body),
         signedBody: body,
       }),
       { status: 401, error: 'hmac_mismatch' },
