@@ -1,7 +1,9 @@
 import { X509Certificate } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
+import type { SecureVersion, TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 
 import { freePort, send } from './support/http-client.js';
@@ -159,6 +161,54 @@ describe('the example nginx configuration in front of the listener', () => {
       expect(headerValues(seen[0], name)).toEqual([]);
     }
   });
+
+  it.each<SecureVersion>(['TLSv1.2', 'TLSv1.3'])(
+    'forwards the client certificate on a resumed %s session too',
+    async (version) => {
+      const agent = new Agent({
+        ca: pki.caBundlePem,
+        cert: pki.connectClient.certPem,
+        key: pki.connectClient.keyPem,
+        minVersion: version,
+        maxVersion: version,
+        keepAlive: false,
+      });
+      const once = () =>
+        new Promise<boolean>((done, fail) => {
+          const req = request(
+            {
+              host: '127.0.0.1',
+              servername: 'localhost',
+              port: nginx.port,
+              path: '/connect/docusign',
+              method: 'POST',
+              agent,
+              headers: { 'content-type': 'application/json', connection: 'close' },
+            },
+            (res) => {
+              res.resume();
+              res.on('end', () => done((res.socket as TLSSocket).isSessionReused()));
+            },
+          );
+          req.on('error', fail);
+          req.end('{}');
+        });
+
+      const first = await once();
+      await new Promise((wait) => setTimeout(wait, 50));
+      const second = await once();
+      agent.destroy();
+
+      expect([first, second]).toEqual([false, true]);
+      const thumbprints = seen.map(
+        (request) =>
+          new X509Certificate(decodeURIComponent(headerValues(request, 'x-ssl-client-cert')[0]!))
+            .fingerprint256,
+      );
+      const genuine = new X509Certificate(pki.connectClient.certPem).fingerprint256;
+      expect(thumbprints).toEqual([genuine, genuine]);
+    },
+  );
 
   it('overwrites X-Forwarded-For with the address nginx saw', async () => {
     await post(undefined, { 'X-Forwarded-For': '203.0.113.9' });
