@@ -403,6 +403,7 @@ describe('access token verification with a JWKS behind a private CA', () => {
         keys: { jwksUri, ca: ca.pem },
       });
       expect((await trusting.verify(await mint(key))).ok).toBe(true);
+      await trusting.close();
 
       const systemRoots = new AccessTokenVerifier({
         issuer: ISSUER,

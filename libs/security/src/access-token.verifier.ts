@@ -74,6 +74,7 @@ export class AccessTokenVerifier {
   private readonly remote?: RemoteJWKSet;
   private readonly cacheMaxAgeMs: number;
   private readonly now: () => Date;
+  private readonly dispatcher?: Agent;
   private lastFetchedAt?: Date;
   private lastFetchOk = false;
 
@@ -102,11 +103,12 @@ export class AccessTokenVerifier {
       this.getKey = local;
     } else {
       this.cacheMaxAgeMs = keys.cacheMaxAgeMs ?? DEFAULT_CACHE_MAX_AGE_MS;
+      this.dispatcher = keys.ca === undefined ? undefined : new Agent({ connect: { ca: keys.ca } });
       const remote = createRemoteJWKSet(new URL(keys.jwksUri), {
         cacheMaxAge: this.cacheMaxAgeMs,
         cooldownDuration: keys.cooldownMs,
         timeoutDuration: keys.timeoutMs,
-        [customFetch]: this.trackingFetch(keys.ca),
+        [customFetch]: this.trackingFetch(),
       });
       this.remote = remote;
       this.getKey = async (header, token) => {
@@ -176,8 +178,12 @@ export class AccessTokenVerifier {
     }
   }
 
-  private trackingFetch(ca: string | undefined): FetchImplementation {
-    const dispatcher = ca === undefined ? undefined : new Agent({ connect: { ca } });
+  /** Releases the JWKS connection pool (call on shutdown). */
+  async close(): Promise<void> {
+    await this.dispatcher?.close();
+  }
+
+  private trackingFetch(): FetchImplementation {
     return async (url, init) => {
       try {
         const response = (await undiciFetch(url, {
@@ -185,7 +191,7 @@ export class AccessTokenVerifier {
           redirect: init.redirect,
           signal: init.signal,
           headers: Object.fromEntries(init.headers.entries()),
-          dispatcher,
+          dispatcher: this.dispatcher,
         })) as unknown as Response;
         this.recordFetch(response.status === 200);
         return response;

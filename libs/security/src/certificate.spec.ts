@@ -122,6 +122,11 @@ describe('certificate validity', () => {
     });
   });
 
+  it('rejects rather than accepts when the current time is not a valid date', async () => {
+    const { cert } = await issueTestCertificate({ subject: 'CN=valid', notBefore, notAfter });
+    expect(checkValidity(cert, new Date(Number.NaN)).ok).toBe(false);
+  });
+
   it('reports the RFC 8705 appendix certificate as expired today', () => {
     const verdict = parseCertificate(RFC8705_PEM);
     if (!verdict.ok) throw new Error('fixture must parse');

@@ -56,6 +56,9 @@ export function checkValidity(
   cert: X509Certificate,
   now: Date = new Date(),
 ): Verdict<{ notBefore: Date; notAfter: Date }> {
+  if (!(now instanceof Date) || Number.isNaN(now.getTime())) {
+    return reject('certificate_expired', 'no valid current time to check against');
+  }
   const period = validityPeriod(cert);
   if (period === undefined) {
     return reject('certificate_malformed', 'unreadable validity period');

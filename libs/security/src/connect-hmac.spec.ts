@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
 import fc from 'fast-check';
 
 import {
@@ -153,6 +156,57 @@ describe('Connect HMAC verification', () => {
     ).toMatchObject({
       reason: 'hmac_mismatch',
     });
+  });
+});
+
+describe('Connect HMAC over the delivery fixtures', () => {
+  const fixture = (name: string) => readFileSync(resolve('test/fixtures/connect', name));
+
+  it.each(['recipient-completed-pretty-crlf.json', 'envelope-completed.xml', 'envelope-sent.json'])(
+    'verifies %s signed over its raw bytes',
+    (name) => {
+      const body = fixture(name);
+      const signatures = [signature(1, computeConnectSignature(KEY_1, body))];
+      expect(verifyConnectSignatures(body, signatures, [key1]).ok).toBe(true);
+    },
+  );
+
+  it('rejects the CRLF fixture once its line ends are normalised to LF', () => {
+    const body = fixture('recipient-completed-pretty-crlf.json');
+    expect(body.includes('\r\n')).toBe(true);
+    const normalised = Buffer.from(body.toString('utf8').replace(/\r\n/g, '\n'));
+    const signatures = [signature(1, computeConnectSignature(KEY_1, body))];
+    expect(verifyConnectSignatures(normalised, signatures, [key1])).toMatchObject({
+      reason: 'hmac_mismatch',
+    });
+  });
+
+  it('rejects the CRLF fixture once it is re-serialized', () => {
+    const body = fixture('recipient-completed-pretty-crlf.json');
+    const reserialized = Buffer.from(JSON.stringify(JSON.parse(body.toString('utf8'))));
+    const signatures = [signature(1, computeConnectSignature(KEY_1, body))];
+    expect(verifyConnectSignatures(reserialized, signatures, [key1])).toMatchObject({
+      reason: 'hmac_mismatch',
+    });
+  });
+
+  it('rejects when the raw body is missing rather than throwing', () => {
+    const missing = undefined as unknown as Buffer;
+    expect(
+      verifyConnectSignatures(missing, [signature(1, BODY_SIGNATURE_KEY_1)], [key1]),
+    ).toMatchObject({
+      ok: false,
+      reason: 'hmac_mismatch',
+    });
+  });
+
+  it('rejects when a configured key is empty', () => {
+    const keys = [key1, { id: 'blank', secret: '' }];
+    expect(verifyConnectSignatures(BODY, [signature(1, BODY_SIGNATURE_KEY_1)], keys)).toMatchObject(
+      {
+        reason: 'hmac_no_keys',
+      },
+    );
   });
 });
 

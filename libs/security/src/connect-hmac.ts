@@ -83,8 +83,14 @@ export function verifyConnectSignatures(
   if (keys.length === 0) {
     return reject('hmac_no_keys');
   }
+  if (keys.some((key) => typeof key.secret !== 'string' || key.secret === '')) {
+    return reject('hmac_no_keys', 'a configured key is empty');
+  }
   if (signatures.length === 0) {
     return reject('hmac_signature_missing');
+  }
+  if (!Buffer.isBuffer(body)) {
+    return reject('hmac_mismatch', 'the raw body is not available');
   }
 
   const expected = keys.map((key) =>
@@ -117,7 +123,7 @@ export function verifyConnectSignatures(
 }
 
 function decodeSignature(value: string): Buffer | undefined {
-  if (!STRICT_BASE64_32_BYTES.test(value)) {
+  if (typeof value !== 'string' || !STRICT_BASE64_32_BYTES.test(value)) {
     return undefined;
   }
   const decoded = Buffer.from(value, 'base64');

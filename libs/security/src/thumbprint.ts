@@ -7,7 +7,7 @@ export function thumbprintS256(cert: X509Certificate): string {
 
 /** Compares two thumbprint strings in constant time (over digests, so lengths never leak). */
 export function thumbprintsEqual(a: string, b: string): boolean {
-  return timingSafeEqual(sha256(a), sha256(b)) && a.length === b.length;
+  return timingSafeEqual(sha256(a), sha256(b));
 }
 
 /** Whether the certificate's `x5t#S256` equals one of the pins; every pin is compared. */
