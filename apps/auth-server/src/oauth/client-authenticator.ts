@@ -26,6 +26,8 @@ export interface ClientCall {
   readonly certificate: X509Certificate | undefined;
   /** Whether the TLS layer verified that certificate against AUTH_CLIENT_CA_FILE. */
   readonly certificateAuthorized: boolean;
+  /** OpenSSL's verification error when it did not (e.g. `CERT_HAS_EXPIRED`). */
+  readonly certificateAuthorizationError?: string;
   readonly remoteAddress: string | undefined;
 }
 
@@ -33,6 +35,12 @@ export interface AuthenticatedClient {
   readonly client: RegisteredClient;
   readonly method: ClientAuthMethod;
 }
+
+// the TLS layer checks validity dates while it builds the chain; name those failures precisely
+const TLS_VERIFY_REASONS: Record<string, RefusalReason> = {
+  CERT_HAS_EXPIRED: 'certificate_expired',
+  CERT_NOT_YET_VALID: 'certificate_not_yet_valid',
+};
 
 type PresentedSecret = { method: 'client_secret_basic' | 'client_secret_post'; secret: string };
 
@@ -134,7 +142,9 @@ export class ClientAuthenticator {
   private verifyPkiCertificate(client: RegisteredClient, call: ClientCall): 'ok' | RefusalReason {
     if (call.certificate === undefined) return 'certificate_missing';
     if (this.config.tls.clientCa === undefined || !call.certificateAuthorized) {
-      return 'certificate_not_trusted';
+      return (
+        TLS_VERIFY_REASONS[call.certificateAuthorizationError ?? ''] ?? 'certificate_not_trusted'
+      );
     }
     const validity = checkValidity(call.certificate);
     if (!validity.ok) return validity.reason;

@@ -35,6 +35,8 @@ export async function readClientCall(request: Request): Promise<ClientCall> {
     form: parsed.form,
     certificate,
     certificateAuthorized: certificate !== undefined && socket.authorized === true,
+    certificateAuthorizationError:
+      socket.authorizationError === undefined ? undefined : String(socket.authorizationError),
     remoteAddress: socket.remoteAddress,
   };
 }
