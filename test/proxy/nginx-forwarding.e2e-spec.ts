@@ -202,7 +202,7 @@ describe('the example nginx configuration in front of the listener', () => {
       expect([first, second]).toEqual([false, true]);
       const thumbprints = seen.map(
         (request) =>
-          new X509Certificate(decodeURIComponent(headerValues(request, 'x-ssl-client-cert')[0]!))
+          new X509Certificate(decodeURIComponent(headerValues(request, 'x-ssl-client-cert')[0]))
             .fingerprint256,
       );
       const genuine = new X509Certificate(pki.connectClient.certPem).fingerprint256;
