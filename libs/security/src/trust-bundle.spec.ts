@@ -75,10 +75,15 @@ describe('forwarded certificate chain verification', () => {
     ).toMatchObject({ reason: 'certificate_not_trusted' });
   });
 
-  it('rejects a self-signed leaf that copies the intermediate name', async () => {
+  it('rejects a leaf that names the intermediate as issuer but was signed by another key', async () => {
+    const impostor = await issueTestCertificate({ subject: 'CN=impostor' });
     const forged = await issueTestCertificate({
       subject: 'CN=connect.example.test, OU=Connect, O=Example Corp, C=US',
-      issuer: { ...pki.intermediate, keys: (await issueTestCertificate({ subject: 'CN=x' })).keys },
+      // same issuer name and key identifier as the real intermediate; only the signature differs
+      issuer: {
+        ...pki.intermediate,
+        keys: { publicKey: pki.intermediate.keys.publicKey, privateKey: impostor.keys.privateKey },
+      },
     });
     expect(
       verifyCertificateChain(forged.cert, [pki.intermediate.cert], bundleOf(pki.root.pem)),
