@@ -1,0 +1,129 @@
+import { hashSecret } from '@countersign/security';
+import { decodeProtectedHeader } from 'jose';
+
+import { createSigningKey } from '../../apps/auth-server/src/keys/key-directory.js';
+import {
+  basic,
+  call,
+  form,
+  startAuthServer,
+  type HttpAnswer,
+  type RunningAuthServer,
+} from './support/auth-server-harness.js';
+import { createAuthTestPki, type AuthTestPki } from './support/test-pki.js';
+
+const AUDIENCE = 'https://listener.countersign.test/connect';
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 8000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+describe('auth-server signing key rotation and failed-authentication rate limit', () => {
+  let pki: AuthTestPki;
+  let server: RunningAuthServer;
+
+  const requestToken = (authorization: string): Promise<HttpAnswer> => {
+    const request = form({ grant_type: 'client_credentials' });
+    return call(server, pki, {
+      path: '/oauth2/token',
+      headers: { ...request.headers, authorization },
+      body: request.body,
+    });
+  };
+  const publishedKids = async () => {
+    const jwks = await call(server, pki, { method: 'GET', path: '/oauth2/jwks' });
+    return (jwks.json.keys as { kid: string }[]).map((key) => key.kid);
+  };
+
+  beforeAll(async () => {
+    pki = await createAuthTestPki();
+    const base = { scope: 'connect:events', audience: AUDIENCE };
+    server = await startAuthServer({
+      pki,
+      env: {
+        AUTH_KEYS_RELOAD_SECONDS: '1',
+        AUTH_RATE_LIMIT_MAX_FAILURES: '3',
+        AUTH_RATE_LIMIT_WINDOW_SECONDS: '60',
+      },
+      clients: [
+        {
+          ...base,
+          client_id: 'rotating',
+          token_endpoint_auth_method: 'client_secret_basic',
+          client_secret_hash: await hashSecret('rotating-secret'),
+        },
+        {
+          ...base,
+          client_id: 'guessed',
+          token_endpoint_auth_method: 'client_secret_basic',
+          client_secret_hash: await hashSecret('guessed-secret'),
+        },
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('generates a signing key on first start when the keys directory is absent', async () => {
+    expect(await publishedKids()).toHaveLength(1);
+  });
+
+  it('signs with a rotated key without a restart and keeps the old key published', async () => {
+    const auth = basic('rotating', 'rotating-secret');
+    const [oldKid] = await publishedKids();
+    const before = await requestToken(auth);
+    expect(decodeProtectedHeader(before.json.access_token as string).kid).toBe(oldKid);
+
+    const rotated = await createSigningKey(server.keysDir, 'ES256');
+    await waitFor(async () => ((await publishedKids()).includes(rotated.kid) ? true : undefined));
+
+    const after = await requestToken(auth);
+    expect(decodeProtectedHeader(after.json.access_token as string).kid).toBe(rotated.kid);
+    expect(await publishedKids()).toEqual([oldKid, rotated.kid]);
+
+    // a token signed by the retired key still introspects as active
+    const introspection = form({ token: before.json.access_token as string });
+    const answer = await call(server, pki, {
+      path: '/oauth2/introspect',
+      headers: { ...introspection.headers, authorization: auth },
+      body: introspection.body,
+    });
+    expect(answer.json.active).toBe(true);
+  });
+
+  it('answers 429 with Retry-After once a client_id has failed too often, even with the right secret', async () => {
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      expect((await requestToken(basic('guessed', `wrong-${attempt}`))).status).toBe(401);
+    }
+    const limited = await requestToken(basic('guessed', 'guessed-secret'));
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
+    expect(limited.headers['cache-control']).toBe('no-store');
+    expect(limited.json.error).toBe('temporarily_unavailable');
+  });
+
+  it('limits per address too: other client ids from the same address are refused', async () => {
+    const limited = await requestToken(basic('rotating', 'rotating-secret'));
+    expect(limited.status).toBe(429);
+  });
+
+  it('does not count successes, and lets requests through again when the window ends', async () => {
+    const keys = await server.redis.keys(`${server.prefix}:auth-failures:*`);
+    expect(keys.length).toBe(2);
+    // end the window now instead of waiting 60 s
+    await server.redis.del(...keys);
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      expect((await requestToken(basic('rotating', 'rotating-secret'))).status).toBe(200);
+    }
+    expect(await server.redis.keys(`${server.prefix}:auth-failures:*`)).toEqual([]);
+  });
+});
