@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { performance } from 'node:perf_hooks';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import autocannon, { type AutocannonRequest } from 'autocannon';
@@ -125,7 +126,7 @@ export function summarize(latencies: number[]): Latency {
 /** Sends one request over its own new TLS connection and resolves with status and latency. */
 export function sendOnce(
   url: string,
-  tls: { cert?: Buffer; key?: Buffer; ca: Buffer },
+  tls: { cert?: Buffer; key?: Buffer; ca: Buffer } | { secureContext: SecureContext },
   req: BenchRequest,
 ): Promise<{ status: number; ms: number; body: string }> {
   const started = performance.now();
@@ -135,6 +136,7 @@ export function sendOnce(
       {
         method: 'POST',
         agent: false,
+        servername: 'localhost',
         ...tls,
         headers: { ...req.headers, 'content-length': String(req.body.length), connection: 'close' },
         timeout: 30_000,
@@ -164,7 +166,8 @@ export function sendOnce(
  * drops the response that triggers the reconnect from its counts, so this loop uses node:https.
  */
 export async function runFreshConnections(options: LoadOptions): Promise<LoadResult> {
-  const tls = readTls(options.tls);
+  // one client context for all connections: what is measured is the handshake, not key loading
+  const tls = { secureContext: createSecureContext(readTls(options.tls)) };
   const latencies: number[] = [];
   const statusCodes: Record<string, number> = {};
   let errors = 0;
