@@ -28,8 +28,8 @@ const toInt = ({ value }: { value: unknown }): unknown =>
 const trimmed = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? value.trim().replace(/\s*,\s*/g, ',') : value;
 
-/** The worker's environment, validated once at start-up. Property names are the env var names. */
-export class WorkerEnvironment {
+/** Where the worker's Redis is; shared by the worker and the dead-letters CLI. */
+export class RedisEnvironment {
   @IsString()
   @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL = 'redis://127.0.0.1:6379';
@@ -43,7 +43,10 @@ export class WorkerEnvironment {
   @IsString()
   @Matches(/^[A-Za-z0-9_.-]+$/, { message: 'QUEUE_PREFIX may use letters, digits, _ . -' })
   QUEUE_PREFIX = 'countersign';
+}
 
+/** The worker's environment, validated once at start-up. Property names are the env var names. */
+export class WorkerEnvironment extends RedisEnvironment {
   @IsIn(WORKER_ROLES)
   WORKER_ROLE: WorkerRole = 'all';
 
@@ -128,24 +131,39 @@ export interface WorkerConfig {
   readonly logLevel: LogLevel;
 }
 
-/** Reads and validates the worker's environment; throws ConfigurationError naming each problem. */
-export function loadWorkerConfig(env: Record<string, string | undefined>): WorkerConfig {
+function setValues(env: Record<string, string | undefined>): Record<string, unknown> {
   const plain: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(env)) {
     if (value !== undefined && value.trim() !== '') plain[name] = value;
   }
-  const valid = validateConfig(WorkerEnvironment, plain, { source: 'environment' });
+  return plain;
+}
+
+function redisSettings(valid: RedisEnvironment): WorkerConfig['redis'] {
+  if (!valid.REDIS_CLUSTER_NODES) return { mode: 'single', url: valid.REDIS_URL };
+  return {
+    mode: 'cluster',
+    nodes: valid.REDIS_CLUSTER_NODES.split(',').map((node) => {
+      const at = node.lastIndexOf(':');
+      return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
+    }),
+  };
+}
+
+/** Reads only the Redis settings (for the dead-letters CLI). */
+export function loadRedisConfig(
+  env: Record<string, string | undefined>,
+): Pick<WorkerConfig, 'redis' | 'queuePrefix'> {
+  const valid = validateConfig(RedisEnvironment, setValues(env), { source: 'environment' });
+  return { redis: redisSettings(valid), queuePrefix: valid.QUEUE_PREFIX };
+}
+
+/** Reads and validates the worker's environment; throws ConfigurationError naming each problem. */
+export function loadWorkerConfig(env: Record<string, string | undefined>): WorkerConfig {
+  const valid = validateConfig(WorkerEnvironment, setValues(env), { source: 'environment' });
 
   return {
-    redis: valid.REDIS_CLUSTER_NODES
-      ? {
-          mode: 'cluster',
-          nodes: valid.REDIS_CLUSTER_NODES.split(',').map((node) => {
-            const at = node.lastIndexOf(':');
-            return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
-          }),
-        }
-      : { mode: 'single', url: valid.REDIS_URL },
+    redis: redisSettings(valid),
     queuePrefix: valid.QUEUE_PREFIX,
     role: valid.WORKER_ROLE,
     consumers: valid.WORKER_CONSUMERS ? [...new Set(valid.WORKER_CONSUMERS.split(','))] : undefined,
