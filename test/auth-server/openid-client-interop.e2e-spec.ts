@@ -19,8 +19,7 @@ describe('interop: openid-client v6 against the auth-server', () => {
       connect: { ca: pki.serverCa.certPem, cert: clientCert?.certPem, key: clientCert?.keyPem },
     });
     agents.push(agent);
-    return (url, options) =>
-      undiciFetch(url, { ...options, dispatcher: agent } as never) as unknown as Promise<Response>;
+    return (url, options) => undiciFetch(url, { ...options, dispatcher: agent });
   };
 
   beforeAll(async () => {
