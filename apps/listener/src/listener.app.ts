@@ -11,7 +11,10 @@ import { ListenerModule } from './listener.module.js';
  * The client certificate is requested in the handshake but not required there: each profile
  * decides (the mtls guard reads `socket.authorized`), and bound tokens need the certificate too.
  */
-function httpsOptionsOf(tls: ListenerTlsMaterial): NestApplicationOptions['httpsOptions'] {
+function httpsOptionsOf(
+  tls: ListenerTlsMaterial,
+  headersTimeoutMs: number,
+): NestApplicationOptions['httpsOptions'] {
   const options: ServerOptions = {
     key: tls.key,
     cert: tls.cert,
@@ -19,6 +22,8 @@ function httpsOptionsOf(tls: ListenerTlsMaterial): NestApplicationOptions['https
     requestCert: true,
     rejectUnauthorized: false,
     minVersion: 'TLSv1.2',
+    // how often Node enforces headersTimeout/requestTimeout (its default is every 30 s)
+    connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
   };
   // Nest's HttpsOptions type omits minVersion; it hands the object to https.createServer as is
   return options as NestApplicationOptions['httpsOptions'];
@@ -36,7 +41,7 @@ export async function createListenerApp(
   const app = await NestFactory.create<NestExpressApplication>(ListenerModule.forRoot(settings), {
     bodyParser: false,
     bufferLogs: true,
-    httpsOptions: tls && httpsOptionsOf(tls),
+    httpsOptions: tls && httpsOptionsOf(tls, env.LISTENER_HEADERS_TIMEOUT_MS),
   });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');

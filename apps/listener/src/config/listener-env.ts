@@ -1,5 +1,7 @@
 import { Transform, Type } from 'class-transformer';
 import {
+  ArrayMinSize,
+  IsArray,
   IsIn,
   IsInt,
   IsOptional,
@@ -7,7 +9,6 @@ import {
   Matches,
   Max,
   Min,
-  MinLength,
   ValidateIf,
 } from 'class-validator';
 
@@ -34,8 +35,7 @@ export class ListenerEnv {
   @Max(65535)
   LISTENER_PORT = 9443;
 
-  @IsString()
-  @MinLength(1)
+  @Matches(/\S/, { message: '$property must be a host name or address' })
   LISTENER_HOST = '0.0.0.0';
 
   /** `tls` terminates TLS here; `proxy` serves plain HTTP behind a TLS-terminating proxy. */
@@ -43,23 +43,19 @@ export class ListenerEnv {
   LISTENER_MODE: 'tls' | 'proxy' = 'tls';
 
   @ValidateIf((env: ListenerEnv) => env.LISTENER_MODE === 'tls')
-  @IsString()
-  @MinLength(1)
+  @Matches(/\S/, { message: '$property is required: a file path' })
   LISTENER_TLS_CERT_FILE?: string;
 
   @ValidateIf((env: ListenerEnv) => env.LISTENER_MODE === 'tls')
-  @IsString()
-  @MinLength(1)
+  @Matches(/\S/, { message: '$property is required: a file path' })
   LISTENER_TLS_KEY_FILE?: string;
 
   /** CA bundle offered in the TLS CertificateRequest; profiles may narrow trust further. */
   @IsOptional()
-  @IsString()
-  @MinLength(1)
+  @Matches(/\S/, { message: '$property must be a file path' })
   LISTENER_CLIENT_CA_FILE?: string;
 
-  @IsString()
-  @MinLength(1)
+  @Matches(/\S/, { message: '$property is required: a file path' })
   LISTENER_PROFILES_FILE!: string;
 
   @Type(() => Number)
@@ -72,15 +68,15 @@ export class ListenerEnv {
   @Min(0)
   LISTENER_INLINE_PAYLOAD_MAX_BYTES = 256 * 1024;
 
-  @IsString()
-  @MinLength(1)
+  @Matches(/\S/, { message: '$property must be a directory path' })
   LISTENER_PAYLOAD_DIR = '.countersign/payloads';
 
   /** Proxy addresses (IPs or CIDRs) whose forwarded client certificate header is believed. */
   @ValidateIf((env: ListenerEnv) => env.LISTENER_MODE === 'proxy')
   @Transform(splitList)
+  @IsArray({ message: '$property is required in proxy mode: proxy IPs or CIDRs, comma-separated' })
+  @ArrayMinSize(1, { message: '$property must name at least one proxy address' })
   @IsString({ each: true })
-  @MinLength(1, { each: true })
   LISTENER_TRUSTED_PROXIES?: string[];
 
   @ValidateIf((env: ListenerEnv) => env.LISTENER_MODE === 'proxy')

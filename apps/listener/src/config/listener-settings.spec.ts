@@ -1,0 +1,105 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigurationError } from '@countersign/common';
+import { loadListenerSettings } from './listener-settings.js';
+
+describe('loadListenerSettings', () => {
+  let dir: string;
+  let profilesFile: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cs-listener-env-'));
+    profilesFile = join(dir, 'profiles.json');
+    await writeFile(
+      profilesFile,
+      JSON.stringify({
+        profiles: { p: { checks: ['hmac'], hmac: { keys: [{ id: 'k', secretEnv: 'CS_K' }] } } },
+      }),
+    );
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function problemsOf(env: Record<string, string>): string {
+    try {
+      loadListenerSettings(env);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigurationError);
+      return (error as Error).message;
+    }
+    throw new Error('expected a ConfigurationError');
+  }
+
+  it('applies the documented defaults in proxy mode', () => {
+    const settings = loadListenerSettings({
+      LISTENER_MODE: 'proxy',
+      LISTENER_TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1',
+      LISTENER_FORWARDED_CERT_FORMAT: 'envoy-xfcc',
+      LISTENER_PROFILES_FILE: profilesFile,
+      CS_K: 'secret',
+    });
+    expect(settings.env).toMatchObject({
+      LISTENER_PORT: 9443,
+      LISTENER_BODY_LIMIT_BYTES: 32 * 1024 * 1024,
+      LISTENER_INLINE_PAYLOAD_MAX_BYTES: 256 * 1024,
+      LISTENER_ENQUEUE_TIMEOUT_MS: 1500,
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      QUEUE_PREFIX: 'countersign',
+    });
+    expect(settings.tls).toBeUndefined();
+    expect(settings.forwarded?.format).toBe('envoy-xfcc');
+    expect([...settings.profiles.keys()]).toEqual(['p']);
+  });
+
+  it('requires the TLS certificate and key in tls mode', () => {
+    const problems = problemsOf({ LISTENER_PROFILES_FILE: profilesFile, CS_K: 'secret' });
+    expect(problems).toContain('LISTENER_TLS_CERT_FILE: is required: a file path');
+    expect(problems).toContain('LISTENER_TLS_KEY_FILE: is required: a file path');
+  });
+
+  it('requires the proxy allowlist and header format in proxy mode', () => {
+    const problems = problemsOf({
+      LISTENER_MODE: 'proxy',
+      LISTENER_PROFILES_FILE: profilesFile,
+      CS_K: 'secret',
+    });
+    expect(problems).toContain('LISTENER_TRUSTED_PROXIES');
+    expect(problems).toContain('LISTENER_FORWARDED_CERT_FORMAT');
+  });
+
+  it('refuses an enqueue timeout of 2 s or more, which would miss the 503 deadline', () => {
+    const problems = problemsOf({
+      LISTENER_MODE: 'proxy',
+      LISTENER_TRUSTED_PROXIES: '127.0.0.1',
+      LISTENER_FORWARDED_CERT_FORMAT: 'nginx',
+      LISTENER_PROFILES_FILE: profilesFile,
+      LISTENER_ENQUEUE_TIMEOUT_MS: '2000',
+      CS_K: 'secret',
+    });
+    expect(problems).toContain('LISTENER_ENQUEUE_TIMEOUT_MS: must not be greater than 1999');
+  });
+
+  it('refuses a proxy allowlist entry that is not an address or CIDR', () => {
+    const problems = problemsOf({
+      LISTENER_MODE: 'proxy',
+      LISTENER_TRUSTED_PROXIES: 'proxy.internal',
+      LISTENER_FORWARDED_CERT_FORMAT: 'nginx',
+      LISTENER_PROFILES_FILE: profilesFile,
+      CS_K: 'secret',
+    });
+    expect(problems).toContain('LISTENER_TRUSTED_PROXIES');
+  });
+
+  it('names a TLS file that cannot be read', () => {
+    const problems = problemsOf({
+      LISTENER_TLS_CERT_FILE: join(dir, 'missing.pem'),
+      LISTENER_TLS_KEY_FILE: join(dir, 'missing-key.pem'),
+      LISTENER_PROFILES_FILE: profilesFile,
+      CS_K: 'secret',
+    });
+    expect(problems).toContain('missing');
+    expect(problems).toContain('cannot be read');
+  });
+});
