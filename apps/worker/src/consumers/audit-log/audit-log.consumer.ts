@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Inject, Logger } from '@nestjs/common';
@@ -64,7 +64,6 @@ export class AuditLogConsumer implements ConnectConsumerHandler {
       return;
     }
 
-    if (state === 'writing') await this.endTornLine(file);
     await this.redis.set(marker, 'writing', 'PX', ttlMs);
     await this.append(file, this.record(envelope));
     await this.redis.set(marker, 'written', 'PX', ttlMs);
@@ -89,8 +88,9 @@ export class AuditLogConsumer implements ConnectConsumerHandler {
 
   private async append(file: string, record: AuditRecord): Promise<void> {
     // one write() of a whole line on an O_APPEND descriptor: processes sharing the file never interleave
-    const handle = await open(file, 'a', 0o640);
+    const handle = await open(file, 'a+', 0o640);
     try {
+      await this.endTornLine(handle);
       await handle.write(`${JSON.stringify(record)}\n`);
       await handle.sync();
     } finally {
@@ -99,17 +99,12 @@ export class AuditLogConsumer implements ConnectConsumerHandler {
   }
 
   /** After a crash mid-write the file may end inside a line; the next line must start afresh. */
-  private async endTornLine(file: string): Promise<void> {
-    const handle = await open(file, 'a+');
-    try {
-      const { size } = await handle.stat();
-      if (size === 0) return;
-      const last = Buffer.alloc(1);
-      await handle.read(last, 0, 1, size - 1);
-      if (last[0] !== 0x0a) await handle.write('\n');
-    } finally {
-      await handle.close();
-    }
+  private async endTornLine(handle: FileHandle): Promise<void> {
+    const { size } = await handle.stat();
+    if (size === 0) return;
+    const last = Buffer.alloc(1);
+    await handle.read(last, 0, 1, size - 1);
+    if (last[0] !== 0x0a) await handle.write('\n');
   }
 
   private async fileHasKey(file: string, deliveryKey: string): Promise<boolean> {
