@@ -1,4 +1,4 @@
-import { createPublicKey, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 
 import { hashSecret, parseCertificate } from '@countersign/security';
@@ -91,6 +91,6 @@ function jwkForCertificate(pem: string | undefined): Record<string, unknown> {
   if (!cert.ok) {
     throw new Error('--cert is not a PEM certificate');
   }
-  const jwk = createPublicKey(cert.evidence.publicKey).export({ format: 'jwk' });
+  const jwk = cert.evidence.publicKey.export({ format: 'jwk' });
   return { ...jwk, x5c: [cert.evidence.raw.toString('base64')] };
 }

@@ -1,0 +1,249 @@
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { verifySecret } from '@countersign/security';
+import * as x509 from '@peculiar/x509';
+
+import { loadClientsFile } from '../clients/client-registry.js';
+import { readSigningKeys } from '../keys/key-directory.js';
+import { buildAuthCli } from './auth-cli.js';
+
+async function selfSignedPem(): Promise<string> {
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+  const keys = await crypto.subtle.generateKey(alg, false, ['sign', 'verify']);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    name: 'CN=cli-self-signed',
+    keys,
+    signingAlgorithm: alg,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 86_400_000),
+  });
+  return cert.toString('pem');
+}
+
+describe('auth-server CLI', () => {
+  let dir: string;
+  let out: string[];
+  let err: string[];
+  const run = (args: string[], env: Record<string, string> = {}) => {
+    const program = buildAuthCli(env, {
+      out: (line) => out.push(line),
+      err: (line) => err.push(line),
+    });
+    return program.parseAsync(['node', 'cli', ...args]);
+  };
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cs-cli-'));
+    out = [];
+    err = [];
+  });
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('registers a secret client, prints the secret once and stores only its scrypt hash', async () => {
+    const file = join(dir, 'clients.json');
+    await run(['clients', 'add', '--id', 'docusign', '--method', 'client_secret_basic'], {}).catch(
+      () => undefined,
+    );
+    out = [];
+    await run([
+      'clients',
+      'add',
+      '--file',
+      file,
+      '--id',
+      'docusign',
+      '--method',
+      'client_secret_basic',
+      '--scope',
+      'connect:events',
+      '--audience',
+      'https://listener.test/connect',
+      '--bound',
+    ]);
+    const secretLine = out.find((line) => line.startsWith('client_secret: '));
+    expect(secretLine).toBeDefined();
+    const secret = secretLine!.slice('client_secret: '.length);
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    const stored = readFileSync(file, 'utf8');
+    expect(stored).not.toContain(secret);
+    const client = loadClientsFile(file).find('docusign');
+    expect(client?.boundTokensRequired).toBe(true);
+    expect(await verifySecret(secret, client!.secretHash!)).toBe(true);
+  });
+
+  it('refuses clients add without a clients file path', async () => {
+    await expect(
+      run([
+        'clients',
+        'add',
+        '--method',
+        'client_secret_basic',
+        '--scope',
+        'a',
+        '--audience',
+        'https://l.test',
+      ]),
+    ).rejects.toThrow(/AUTH_CLIENTS_FILE is required/);
+  });
+
+  it('generates a client id when none is given', async () => {
+    const file = join(dir, 'clients.json');
+    await run(
+      [
+        'clients',
+        'add',
+        '--method',
+        'client_secret_post',
+        '--scope',
+        'a',
+        '--audience',
+        'https://l.test',
+      ],
+      { AUTH_CLIENTS_FILE: file },
+    );
+    const id = out.find((line) => line.startsWith('client_id: '))!.slice('client_id: '.length);
+    expect(id).toMatch(/^cs-[A-Za-z0-9_-]{16}$/);
+    expect(loadClientsFile(file).find(id)?.authMethod).toBe('client_secret_post');
+  });
+
+  it('registers a tls_client_auth client with its subject rule and prints no secret', async () => {
+    const file = join(dir, 'clients.json');
+    await run([
+      'clients',
+      'add',
+      '--file',
+      file,
+      '--id',
+      'connect-mtls',
+      '--method',
+      'tls_client_auth',
+      '--subject-dn',
+      'CN=connect.countersign.test,O=Countersign Dev,C=US',
+      '--scope',
+      'connect:events',
+      '--audience',
+      'https://listener.test/connect',
+    ]);
+    expect(out.some((line) => line.startsWith('client_secret'))).toBe(false);
+    expect(loadClientsFile(file).find('connect-mtls')?.subjectRule).toEqual({
+      subjectDn: 'CN=connect.countersign.test,O=Countersign Dev,C=US',
+    });
+  });
+
+  it('refuses a tls_client_auth client without a subject rule and leaves the file untouched', async () => {
+    const file = join(dir, 'clients.json');
+    writeFileSync(file, JSON.stringify({ clients: [] }));
+    await expect(
+      run([
+        'clients',
+        'add',
+        '--file',
+        file,
+        '--method',
+        'tls_client_auth',
+        '--scope',
+        'a',
+        '--audience',
+        'https://l.test',
+      ]),
+    ).rejects.toThrow(/tls_client_auth needs exactly one of/);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ clients: [] });
+  });
+
+  it('refuses a second client with the same id', async () => {
+    const file = join(dir, 'clients.json');
+    const add = () =>
+      run([
+        'clients',
+        'add',
+        '--file',
+        file,
+        '--id',
+        'twice',
+        '--method',
+        'client_secret_basic',
+        '--scope',
+        'a',
+        '--audience',
+        'https://l.test',
+      ]);
+    await add();
+    await expect(add()).rejects.toThrow(/registered twice/);
+  });
+
+  it('registers a self-signed certificate as a JWK whose key matches x5c[0]', async () => {
+    const file = join(dir, 'clients.json');
+    const certFile = join(dir, 'self.pem');
+    const pem = await selfSignedPem();
+    writeFileSync(certFile, pem);
+    await run([
+      'clients',
+      'add',
+      '--file',
+      file,
+      '--id',
+      'self',
+      '--method',
+      'self_signed_tls_client_auth',
+      '--cert',
+      certFile,
+      '--scope',
+      'a',
+      '--audience',
+      'https://l.test',
+    ]);
+    const client = loadClientsFile(file).find('self');
+    const cert = new X509Certificate(pem);
+    const expected = Buffer.from(await crypto.subtle.digest('SHA-256', cert.raw)).toString(
+      'base64url',
+    );
+    expect(client?.pinnedThumbprints).toEqual([expected]);
+  });
+
+  it('refuses a clients file entry whose JWK does not match its x5c certificate', async () => {
+    const file = join(dir, 'clients.json');
+    const pem = await selfSignedPem();
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({
+      format: 'jwk',
+    });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        clients: [
+          {
+            client_id: 'mismatch',
+            token_endpoint_auth_method: 'self_signed_tls_client_auth',
+            scope: 'a',
+            audience: 'https://l.test',
+            jwks: { keys: [{ ...other, x5c: [new X509Certificate(pem).raw.toString('base64')] }] },
+          },
+        ],
+      }),
+    );
+    expect(() => loadClientsFile(file)).toThrow(/public key is not the key of x5c\[0\]/);
+  });
+
+  it('rotates keys: adds a key with the chosen algorithm and delayed activation', async () => {
+    const keysDir = join(dir, 'keys');
+    await run(['keys', 'rotate', '--alg', 'RS256', '--activate-after', '120'], {
+      AUTH_KEYS_DIR: keysDir,
+    });
+    const [key] = await readSigningKeys(keysDir);
+    expect(key.alg).toBe('RS256');
+    expect(out).toContain(`kid: ${key.kid}`);
+    expect(Date.parse(key.activatesAt) - Date.parse(key.createdAt)).toBe(120_000);
+  });
+
+  it('refuses an unknown signing algorithm', async () => {
+    await expect(run(['keys', 'rotate', '--dir', dir, '--alg', 'HS256'])).rejects.toThrow(
+      /Allowed choices are ES256, RS256/,
+    );
+  });
+});

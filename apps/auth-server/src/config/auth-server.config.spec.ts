@@ -1,0 +1,152 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { ConfigurationError } from '@countersign/common';
+
+import { loadAuthServerConfig } from './auth-server.config.js';
+
+describe('auth-server configuration', () => {
+  let dir: string;
+  let env: Record<string, string>;
+  const clients = (list: unknown[]) =>
+    writeFileSync(join(dir, 'clients.json'), JSON.stringify({ clients: list }));
+  const secretClient = {
+    client_id: 'a',
+    token_endpoint_auth_method: 'client_secret_basic',
+    client_secret_hash: 'scrypt$32768$8$1$c2FsdA$aGFzaA',
+    scope: 'connect:events',
+    audience: 'https://listener.test/connect',
+  };
+  const messageOf = (run: () => unknown): string => {
+    try {
+      run();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigurationError);
+      return (error as Error).message;
+    }
+    throw new Error('expected a ConfigurationError');
+  };
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cs-auth-config-'));
+    writeFileSync(join(dir, 'cert.pem'), 'cert');
+    writeFileSync(join(dir, 'key.pem'), 'key');
+    clients([secretClient]);
+    env = {
+      AUTH_ISSUER: 'https://auth.countersign.test',
+      AUTH_TLS_CERT_FILE: join(dir, 'cert.pem'),
+      AUTH_TLS_KEY_FILE: join(dir, 'key.pem'),
+      AUTH_CLIENTS_FILE: join(dir, 'clients.json'),
+    };
+  });
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('applies the documented defaults', () => {
+    const config = loadAuthServerConfig(env);
+    expect(config).toMatchObject({
+      port: 8443,
+      host: '0.0.0.0',
+      issuer: 'https://auth.countersign.test',
+      tokenTtlSeconds: 300,
+      keys: { algorithm: 'ES256', reloadSeconds: 30 },
+      rateLimit: { maxFailures: 10, windowSeconds: 300 },
+      redisUrl: 'redis://127.0.0.1:6379',
+      keyPrefix: 'countersign',
+    });
+  });
+
+  it('keeps the issuer exactly as written (no trailing slash added or removed)', () => {
+    expect(loadAuthServerConfig({ ...env, AUTH_ISSUER: 'https://a.test/' }).issuer).toBe(
+      'https://a.test/',
+    );
+  });
+
+  it('names AUTH_ISSUER when it is missing', () => {
+    const { AUTH_ISSUER: _omitted, ...rest } = env;
+    expect(messageOf(() => loadAuthServerConfig(rest))).toContain('AUTH_ISSUER');
+  });
+
+  it.each(['http://auth.test', 'https://auth.test/?a=b', 'https://auth.test/#x'])(
+    'refuses the issuer %s',
+    (issuer) => {
+      expect(messageOf(() => loadAuthServerConfig({ ...env, AUTH_ISSUER: issuer }))).toContain(
+        'AUTH_ISSUER: must be an https URL without query or fragment',
+      );
+    },
+  );
+
+  it('refuses HS256 as the signing algorithm', () => {
+    expect(messageOf(() => loadAuthServerConfig({ ...env, AUTH_SIGNING_ALG: 'HS256' }))).toContain(
+      'AUTH_SIGNING_ALG',
+    );
+  });
+
+  it('names the TLS file it cannot read', () => {
+    const message = messageOf(() =>
+      loadAuthServerConfig({ ...env, AUTH_TLS_KEY_FILE: join(dir, 'missing.pem') }),
+    );
+    expect(message).toContain('AUTH_TLS_KEY_FILE: cannot read');
+  });
+
+  it('requires AUTH_CLIENT_CA_FILE as soon as one client uses tls_client_auth', () => {
+    clients([
+      {
+        ...secretClient,
+        client_secret_hash: undefined,
+        token_endpoint_auth_method: 'tls_client_auth',
+        tls_client_auth_san_dns: 'connect.test',
+      },
+    ]);
+    expect(messageOf(() => loadAuthServerConfig(env))).toContain('AUTH_CLIENT_CA_FILE: required');
+  });
+
+  it('refuses a clients file with an unknown member, naming it', () => {
+    clients([{ ...secretClient, client_secrett: 'typo' }]);
+    expect(messageOf(() => loadAuthServerConfig(env))).toContain('client_secrett');
+  });
+
+  it('refuses a tls_client_auth client with two subject rules', () => {
+    clients([
+      {
+        ...secretClient,
+        client_secret_hash: undefined,
+        token_endpoint_auth_method: 'tls_client_auth',
+        tls_client_auth_san_dns: 'connect.test',
+        tls_client_auth_san_ip: '127.0.0.1',
+      },
+    ]);
+    expect(
+      messageOf(() => loadAuthServerConfig({ ...env, AUTH_CLIENT_CA_FILE: join(dir, 'cert.pem') })),
+    ).toContain('tls_client_auth needs exactly one of');
+  });
+
+  it('refuses a secret client without a hash and a plain-text secret field', () => {
+    clients([{ ...secretClient, client_secret_hash: undefined, client_secret: 'plain' }]);
+    const message = messageOf(() => loadAuthServerConfig(env));
+    expect(message).toContain('client_secret');
+    expect(message).not.toContain('plain');
+  });
+
+  it('refuses a subject DN that is not RFC 4514', () => {
+    clients([
+      {
+        ...secretClient,
+        client_secret_hash: undefined,
+        token_endpoint_auth_method: 'tls_client_auth',
+        tls_client_auth_subject_dn: 'CN=a,,=b',
+      },
+    ]);
+    expect(
+      messageOf(() => loadAuthServerConfig({ ...env, AUTH_CLIENT_CA_FILE: join(dir, 'cert.pem') })),
+    ).toContain('tls_client_auth_subject_dn is not an RFC 4514');
+  });
+
+  it('takes the longest client token lifetime as the key retention time', () => {
+    clients([{ ...secretClient, token_ttl_seconds: 900 }]);
+    expect(loadAuthServerConfig(env).maxTokenTtlSeconds).toBe(900);
+  });
+});
