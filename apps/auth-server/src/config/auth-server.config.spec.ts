@@ -66,7 +66,8 @@ describe('auth-server configuration', () => {
   });
 
   it('names AUTH_ISSUER when it is missing', () => {
-    const { AUTH_ISSUER: _omitted, ...rest } = env;
+    const rest: Record<string, string> = { ...env };
+    delete rest.AUTH_ISSUER;
     expect(messageOf(() => loadAuthServerConfig(rest))).toContain('AUTH_ISSUER');
   });
 
