@@ -106,19 +106,22 @@ export function allSettled(progress: ReadonlyMap<string, KeyProgress>): boolean 
   );
 }
 
-/** Delivery keys that have a line in the audit log. */
-export async function auditedKeys(auditLogFile: string): Promise<Set<string>> {
+/** Delivery keys that have a line in the audit log, with the kind of payload (inline/stored). */
+export async function auditedKeys(auditLogFile: string): Promise<Map<string, string>> {
   let text: string;
   try {
     text = await readFile(auditLogFile, 'utf8');
   } catch {
-    return new Set();
+    return new Map();
   }
-  const keys = new Set<string>();
+  const keys = new Map<string, string>();
   for (const line of text.split('\n')) {
     try {
-      const record = JSON.parse(line) as { deliveryKey?: unknown };
-      if (typeof record.deliveryKey === 'string') keys.add(record.deliveryKey);
+      const record = JSON.parse(line) as { deliveryKey?: unknown; payload?: { kind?: unknown } };
+      if (typeof record.deliveryKey === 'string') {
+        const kind = record.payload?.kind;
+        keys.set(record.deliveryKey, typeof kind === 'string' ? kind : 'unknown');
+      }
     } catch {
       // a blank or torn line
     }

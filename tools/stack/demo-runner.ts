@@ -208,7 +208,7 @@ async function exercise(
   }
   const probe = new ConsumptionProbe(stack.redis.url, context.queuePrefix);
   let progress: Map<string, KeyProgress>;
-  let audited: Set<string>;
+  let audited: Map<string, string>;
   try {
     context.say('waiting for the consumers');
     const deadline = Date.now() + context.consumeTimeoutMs;
@@ -258,7 +258,7 @@ async function genuineRow(
   outcome: DeliveryOutcome,
   progress: KeyProgress | undefined,
   key: string | undefined,
-  audited: ReadonlySet<string>,
+  audited: ReadonlyMap<string, string>,
   delivery: Delivery | undefined,
 ): Promise<DemoRow> {
   const base = {
@@ -275,6 +275,7 @@ async function genuineRow(
   const envelopeId = event?.envelopeId;
 
   const consumers = {} as Record<ShippedConsumer, string>;
+  let incomplete = false;
   for (const name of SHIPPED_CONSUMERS) {
     const state = progress.consumers[name];
     if (state !== 'completed') {
@@ -283,7 +284,12 @@ async function genuineRow(
     }
     switch (name) {
       case 'audit-log':
-        consumers[name] = audited.has(key) ? 'recorded' : 'completed, NO LINE';
+        consumers[name] = !audited.has(key)
+          ? 'completed, NO LINE'
+          : audited.get(key) === 'stored'
+            ? 'recorded (body in payload store)'
+            : 'recorded';
+        incomplete ||= !audited.has(key);
         break;
       case 'envelope-status':
         consumers[name] = envelopeId
@@ -291,9 +297,17 @@ async function genuineRow(
           : 'done';
         break;
       case 'document-archive': {
+        // the archive names each file `<documentId>-<name>.pdf` under the envelope's directory
         const files = envelopeId ? await archivedFiles(stack.layout.archiveDir, envelopeId) : [];
+        const documents = event?.documents ?? [];
+        const found = documents.filter((document) =>
+          files.some((file) => file.startsWith(`${document.documentId}-`)),
+        );
         consumers[name] =
-          (event?.documents.length ?? 0) > 0 ? `${files.length} PDF archived` : 'no documents';
+          documents.length > 0
+            ? `${found.length}/${documents.length} PDF archived`
+            : 'no documents';
+        incomplete ||= found.length < documents.length;
         break;
       }
     }
@@ -305,7 +319,7 @@ async function genuineRow(
     states.includes('completed') &&
     states.every((state) => state === 'completed' || state === 'none') &&
     audited.has(key) &&
-    !Object.values(consumers).some((cell) => cell.includes('NO LINE') || cell.startsWith('0 PDF'));
+    !incomplete;
   return { ...base, consumers, ok: consumed };
 }
 
@@ -322,8 +336,9 @@ async function statusCell(workerUrl: string, envelopeId: string): Promise<string
 
 /** Deletes the keys this demo run created (its own prefix only). */
 async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisOptionsFromUrl(redisUrl));
+  const redis = new Redis({ ...redisOptionsFromUrl(redisUrl), lazyConnect: true });
   try {
+    await redis.connect();
     let cursor = '0';
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);

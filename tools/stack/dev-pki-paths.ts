@@ -1,4 +1,9 @@
+import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { generateDevPki, type DevPkiManifest, type DevPkiRole } from '../pki/dev-pki.js';
 
 /** A certificate file (PEM, leaf first, may carry its chain) and its private key file. */
 export interface PemPair {
@@ -27,10 +32,50 @@ export interface DevPkiPaths {
 /** Makes (or reads back) a dev PKI in `dir`, recording the files it created in `created`. */
 export type DevPkiProvider = (dir: string, created: string[]) => Promise<DevPkiPaths>;
 
-/** The repository's dev PKI tool (tools/pki). */
-export const ensureDevPki: DevPkiProvider = (dir) => {
-  // TODO(dev PKI lands ~20:20): call tools/pki generateDevPki and map its manifest
-  return Promise.reject(new Error(`the dev PKI tool is not available yet (wanted ${dir})`));
+/** The repository's dev PKI tool (tools/pki): generated once, then read back from its manifest. */
+export const ensureDevPki: DevPkiProvider = async (dir, created) => {
+  const manifestFile = join(dir, 'manifest.json');
+  let manifest: DevPkiManifest;
+  if (existsSync(manifestFile)) {
+    manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as DevPkiManifest;
+  } else {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    manifest = await generateDevPki({ outDir: dir });
+    created.push(...manifest.files.map((file) => join(dir, file.path)));
+  }
+
+  const pair = (role: DevPkiRole): PemPair => {
+    const entry = manifest.certificates[role];
+    if (!entry.privateKey) {
+      throw new Error(`the dev PKI in ${dir} has no private key for ${role}`);
+    }
+    // present the chain (leaf + intermediate) where there is one
+    return { cert: join(dir, entry.chain ?? entry.certificate), key: join(dir, entry.privateKey) };
+  };
+  const connect = manifest.certificates['connect-client'];
+  const connectPem = await readFile(join(dir, connect.certificate), 'utf8');
+  const sanDns = /DNS:([^,\s]+)/.exec(new X509Certificate(connectPem).subjectAltName ?? '')?.[1];
+  if (!sanDns) {
+    throw new Error(`the Connect client certificate in ${dir} has no DNS subject alternative name`);
+  }
+
+  const paths: DevPkiPaths = {
+    caBundle: join(dir, manifest.caBundle),
+    authServer: pair('auth-server'),
+    listener: pair('listener'),
+    connectClient: {
+      ...pair('connect-client'),
+      thumbprint: connect.thumbprint,
+      subjectDn: connect.subject,
+      sanDns,
+    },
+    otherSubjectClient: pair('other-subject-client'),
+    unrelatedClient: pair('unrelated-client'),
+  };
+  if (!pkiFilesExist(paths)) {
+    throw new Error(`the dev PKI in ${dir} is incomplete: remove the directory to make a new one`);
+  }
+  return paths;
 };
 
 /** True when every file of `paths` exists. */
