@@ -184,6 +184,14 @@ describe('listener checks over real HTTPS', () => {
       expectRejected(await post('mtls', { client: pki.expired }), 401, 'certificate_expired');
     });
 
+    it('rejects a certificate that is not yet valid', async () => {
+      expectRejected(
+        await post('mtls', { client: pki.notYetValid }),
+        401,
+        'certificate_not_yet_valid',
+      );
+    });
+
     it('rejects a trusted certificate with another subject', async () => {
       expectRejected(
         await post('mtls', { client: pki.otherSubject }),
