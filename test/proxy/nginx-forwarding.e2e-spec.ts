@@ -7,7 +7,7 @@ import type { SecureVersion, TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 
 import { freePort, send } from './support/http-client.js';
-import { startNginx, type RunningNginx } from './support/nginx-harness.js';
+import { findNginx, startNginx, type RunningNginx } from './support/nginx-harness.js';
 import { createProxyTestPki, type ProxyTestPki } from './support/test-pki.js';
 
 // What the example nginx configuration sends upstream, seen by a bare HTTP server that records
@@ -35,6 +35,7 @@ describe('the example nginx configuration in front of the listener', () => {
   const seen: Seen[] = [];
 
   beforeAll(async () => {
+    findNginx();
     dir = await mkdtemp(join(tmpdir(), 'cs-proxy-forwarding-'));
     pki = await createProxyTestPki(dir);
 

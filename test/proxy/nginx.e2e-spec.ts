@@ -10,7 +10,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 
 import { freePort, send, type Answer } from './support/http-client.js';
 import { startListener, type RunningListener } from './support/listener-process.js';
-import { startNginx, type RunningNginx } from './support/nginx-harness.js';
+import { findNginx, startNginx, type RunningNginx } from './support/nginx-harness.js';
 import {
   CONNECT_CLIENT_SUBJECT,
   createProxyTestPki,
@@ -56,6 +56,7 @@ describe('behind nginx the full chain gives the same decisions as direct TLS', (
   const queues = {} as Record<Route, Queue>;
 
   beforeAll(async () => {
+    findNginx();
     dir = await mkdtemp(join(tmpdir(), 'cs-proxy-e2e-'));
     pki = await createProxyTestPki(dir);
 
@@ -316,6 +317,26 @@ describe('behind nginx the full chain gives the same decisions as direct TLS', (
 
       expect({ route, ...decision(answer) }).toEqual({ route, ...expected });
       expect((await queuedEnvelopes(route)).length).toBe(before);
+    }
+  });
+
+  it('refuses a body over the listener limit with 413 on both routes', async () => {
+    const oversized = Buffer.alloc(32 * 1024 * 1024 + 1, 0x20);
+    oversized.write('{"event":"envelope-sent","data":{}}');
+    const delivery = {
+      client: pki.connectClient,
+      tokenBoundTo: pki.connectClient,
+      body: oversized,
+    };
+
+    for (const route of ROUTES) {
+      const answer = await deliver(route, delivery);
+
+      expect({ route, ...decision(answer) }).toEqual({
+        route,
+        status: 413,
+        error: 'body_too_large',
+      });
     }
   });
 
