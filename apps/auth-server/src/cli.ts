@@ -1,3 +1,6 @@
+// decorators of the configuration schemas read design-time metadata while modules load
+import 'reflect-metadata';
+
 import { CommanderError } from 'commander';
 
 import { buildAuthCli } from './cli/auth-cli.js';

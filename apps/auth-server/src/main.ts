@@ -1,3 +1,6 @@
+// decorators of the configuration schemas read design-time metadata while modules load
+import 'reflect-metadata';
+
 import { ConfigurationError } from '@countersign/common';
 
 import { createAuthServer } from './app.js';
