@@ -250,10 +250,13 @@ function main(): void {
         payload,
       },
       {
-        jobId: deliveryKey,
+        // the listener's job options: id from key + delivery id, dedupe atomic with the add
+        jobId: `${deliveryKey}.${deliveryId}`,
         deduplication: { id: deliveryKey, ttl: DEDUPE_WINDOW_MS },
-        removeOnComplete: { count: 10_000 },
-        removeOnFail: { count: 10_000 },
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: { age: 24 * 60 * 60, count: 10_000 },
+        removeOnFail: { age: 14 * 24 * 60 * 60 },
       },
     );
     return { status: 'enqueued', deliveryId };

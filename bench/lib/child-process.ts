@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -27,8 +28,10 @@ export interface StartOptions {
   readonly script: string;
   readonly env: Record<string, string>;
   readonly port: number;
-  /** Ready when this HTTPS URL answers with one of `readyStatuses`. */
-  readonly readyUrl: string;
+  /** Ready when this HTTP(S) URL answers with one of `readyStatuses`... */
+  readonly readyUrl?: string;
+  /** ...or when the process prints a line matching this. */
+  readonly readyLine?: RegExp;
   readonly readyStatuses?: number[];
   readonly readyTimeoutMs?: number;
   /** Extra node flags, e.g. `--cpu-prof`. */
@@ -50,14 +53,12 @@ export function freePort(): Promise<number> {
 
 function probe(url: string): Promise<number> {
   return new Promise((resolve) => {
-    const req = httpsRequest(
-      url,
-      { rejectUnauthorized: false, agent: false, timeout: 1000 },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      },
-    );
+    const options = { rejectUnauthorized: false, agent: false, timeout: 1000 };
+    const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+    const req = send(url, options, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(0));
     req.end();
@@ -91,6 +92,17 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
   );
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
+  let sawReadyLine = false;
+  if (options.readyLine !== undefined) {
+    const pattern = options.readyLine;
+    let pending = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('utf8');
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      if (lines.some((line) => pattern.test(line))) sawReadyLine = true;
+    });
+  }
   let exited: number | string | null = null;
   const gone = new Promise<void>((resolve) => {
     child.once('exit', (code, signal) => {
@@ -106,7 +118,8 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
       const tail = readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n');
       throw new Error(`${options.name} exited (${String(exited)}) before it was ready:\n${tail}`);
     }
-    if (accepted.includes(await probe(options.readyUrl))) break;
+    if (sawReadyLine) break;
+    if (options.readyUrl !== undefined && accepted.includes(await probe(options.readyUrl))) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`${options.name} was not ready within the timeout; see ${logFile}`);
