@@ -18,7 +18,8 @@ function httpsOptionsOf(
   const options: ServerOptions = {
     key: tls.key,
     cert: tls.cert,
-    ca: tls.clientCa,
+    // without a client CA nothing is "authorized": never the system roots
+    ca: tls.clientCa ?? [],
     requestCert: true,
     rejectUnauthorized: false,
     minVersion: 'TLSv1.2',

@@ -25,9 +25,11 @@ export async function startListener(options: {
   profiles: Record<string, unknown>;
   env: Record<string, string>;
   dir?: string;
+  /** Share a key prefix with another app of the same test (its owner deletes the keys). */
+  prefix?: string;
 }): Promise<RunningListener> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'cs-listener-')));
-  const prefix = `cs-test-${randomBytes(6).toString('hex')}`;
+  const prefix = options.prefix ?? `cs-test-${randomBytes(6).toString('hex')}`;
   const profilesFile = join(dir, `profiles-${prefix}.json`);
   await writeFile(profilesFile, JSON.stringify({ profiles: options.profiles }));
 
