@@ -12,7 +12,6 @@ import { freePort, send, type Answer } from './support/http-client.js';
 import { startListener, type RunningListener } from './support/listener-process.js';
 import { findNginx, startNginx, type RunningNginx } from './support/nginx-harness.js';
 import {
-  CONNECT_CLIENT_SUBJECT,
   createProxyTestPki,
   type IssuedCertificate,
   type ProxyTestPki,
@@ -80,7 +79,7 @@ describe('behind nginx the full chain gives the same decisions as direct TLS', (
             checks: ['mtls', 'oauth', 'bound-token', 'hmac'],
             certificate: {
               trustedCaFile: pki.caBundleFile,
-              subjects: [{ subjectDn: CONNECT_CLIENT_SUBJECT }],
+              subjects: [{ subjectDn: pki.connectSubject }],
             },
             token: { issuer: ISSUER, audience: AUDIENCE, requiredScope: SCOPE, jwksFile },
             hmac: { keys: [{ id: 'connect-1', secretEnv: HMAC_KEY_ENV }] },
