@@ -32,6 +32,10 @@ export interface ProxyTestPki {
   readonly unrelatedCaClient: IssuedCertificate;
   /** The Connect subject from the trusted intermediate, expired. */
   readonly expiredClient: IssuedCertificate;
+  /** The Connect subject from the trusted intermediate, valid only from next month. */
+  readonly notYetValidClient: IssuedCertificate;
+  /** The Connect subject, self-signed. */
+  readonly selfSignedClient: IssuedCertificate;
 }
 
 async function issued(
@@ -67,5 +71,7 @@ export async function createProxyTestPki(dir: string): Promise<ProxyTestPki> {
     otherSubjectClient: await issued(manifest, 'other-subject-client', 'certificate'),
     unrelatedCaClient: await issued(manifest, 'unrelated-client', 'certificate'),
     expiredClient: await issued(manifest, 'expired-client', 'certificate'),
+    notYetValidClient: await issued(manifest, 'not-yet-valid-client', 'certificate'),
+    selfSignedClient: await issued(manifest, 'self-signed-client', 'certificate'),
   };
 }
