@@ -12,7 +12,12 @@ import {
   type HttpAnswer,
   type RunningAuthServer,
 } from './support/auth-server-harness.js';
-import { createAuthTestPki, type AuthTestPki, type Issued } from './support/test-pki.js';
+import {
+  createAuthTestPki,
+  removeAuthTestPki,
+  type AuthTestPki,
+  type Issued,
+} from './support/test-pki.js';
 
 const AUDIENCE = 'https://listener.countersign.test/connect';
 
@@ -94,6 +99,7 @@ describe('auth-server introspection (RFC 7662) and revocation (RFC 7009)', () =>
 
   afterAll(async () => {
     await server?.close();
+    removeAuthTestPki(pki);
   });
 
   it('requires client authentication to introspect', async () => {

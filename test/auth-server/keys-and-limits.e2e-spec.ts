@@ -10,7 +10,7 @@ import {
   type HttpAnswer,
   type RunningAuthServer,
 } from './support/auth-server-harness.js';
-import { createAuthTestPki, type AuthTestPki } from './support/test-pki.js';
+import { createAuthTestPki, removeAuthTestPki, type AuthTestPki } from './support/test-pki.js';
 
 const AUDIENCE = 'https://listener.countersign.test/connect';
 
@@ -70,6 +70,7 @@ describe('auth-server signing key rotation and failed-authentication rate limit'
 
   afterAll(async () => {
     await server?.close();
+    removeAuthTestPki(pki);
   });
 
   it('generates a signing key on first start when the keys directory is absent', async () => {

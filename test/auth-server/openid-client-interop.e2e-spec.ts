@@ -4,7 +4,12 @@ import * as client from 'openid-client';
 import { Agent, fetch as undiciFetch } from 'undici';
 
 import { startAuthServer, type RunningAuthServer } from './support/auth-server-harness.js';
-import { createAuthTestPki, type AuthTestPki, type Issued } from './support/test-pki.js';
+import {
+  createAuthTestPki,
+  removeAuthTestPki,
+  type AuthTestPki,
+  type Issued,
+} from './support/test-pki.js';
 
 const AUDIENCE = 'https://listener.countersign.test/connect';
 
@@ -16,7 +21,7 @@ describe('interop: openid-client v6 against the auth-server', () => {
   // openid-client speaks fetch; undici's Agent carries the CA and the client certificate
   const fetchWith = (clientCert?: Issued): client.CustomFetch => {
     const agent = new Agent({
-      connect: { ca: pki.serverCa.certPem, cert: clientCert?.certPem, key: clientCert?.keyPem },
+      connect: { ca: pki.serverCaPem, cert: clientCert?.certPem, key: clientCert?.keyPem },
     });
     agents.push(agent);
     return (url, options) => undiciFetch(url, { ...options, dispatcher: agent });
@@ -55,6 +60,7 @@ describe('interop: openid-client v6 against the auth-server', () => {
   afterAll(async () => {
     await Promise.all(agents.map((agent) => agent.close()));
     await server?.close();
+    removeAuthTestPki(pki);
   });
 
   const discover = (clientId: string, auth: client.ClientAuth, clientCert?: Issued) =>

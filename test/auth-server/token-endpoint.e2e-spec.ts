@@ -14,6 +14,7 @@ import {
 } from './support/auth-server-harness.js';
 import {
   createAuthTestPki,
+  removeAuthTestPki,
   jwkWithX5c,
   type AuthTestPki,
   type Issued,
@@ -95,7 +96,7 @@ describe('auth-server token endpoint (RFC 6749, RFC 8705, RFC 9068) over real HT
           ...base,
           client_id: 'self-client',
           token_endpoint_auth_method: 'self_signed_tls_client_auth',
-          jwks: { keys: [await jwkWithX5c(pki.selfSigned)] },
+          jwks: { keys: [jwkWithX5c(pki.selfSigned)] },
           tls_client_certificate_bound_access_tokens: true,
         },
         {
@@ -118,6 +119,7 @@ describe('auth-server token endpoint (RFC 6749, RFC 8705, RFC 9068) over real HT
 
   afterAll(async () => {
     await server?.close();
+    removeAuthTestPki(pki);
   });
 
   it('T1: computes x5t#S256 of the RFC 8705 appendix A certificate as the RFC says', () => {
@@ -335,6 +337,10 @@ describe('auth-server token endpoint (RFC 6749, RFC 8705, RFC 9068) over real HT
       expectError(await token(pkiForm, { clientCert: pki.expired }), 400, 'invalid_client');
     });
 
+    it('T9: refuses a certificate from the right CA that is not valid yet', async () => {
+      expectError(await token(pkiForm, { clientCert: pki.notYetValid }), 400, 'invalid_client');
+    });
+
     it('T9: refuses the right certificate when client_id is missing, as invalid_request', async () => {
       expectError(await token(basicGrant(), { clientCert: pki.connect }), 400, 'invalid_request');
     });
@@ -529,6 +535,7 @@ describe('auth-server token endpoint (RFC 6749, RFC 8705, RFC 9068) over real HT
       expect(metrics).toMatch(refused('pki-client', 'certificate_not_trusted'));
       expect(metrics).toMatch(refused('pki-client', 'certificate_subject_mismatch'));
       expect(metrics).toMatch(refused('pki-client', 'certificate_expired'));
+      expect(metrics).toMatch(refused('pki-client', 'certificate_not_yet_valid'));
       expect(metrics).toMatch(refused('pki-client', 'client_auth_method_mismatch'));
       expect(metrics).toMatch(refused('self-client', 'certificate_not_pinned'));
       expect(metrics).toMatch(refused('bound-basic-client', 'bound_token_without_certificate'));

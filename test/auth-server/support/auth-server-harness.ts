@@ -49,7 +49,7 @@ export async function startAuthServer(options: {
     AUTH_ISSUER: issuer,
     AUTH_TLS_CERT_FILE: write('server.pem', options.pki.server.certPem),
     AUTH_TLS_KEY_FILE: write('server.key', options.pki.server.keyPem),
-    AUTH_CLIENT_CA_FILE: write('client-ca.pem', options.pki.clientCa.certPem),
+    AUTH_CLIENT_CA_FILE: write('client-ca.pem', options.pki.clientCaBundlePem),
     AUTH_CLIENTS_FILE: write('clients.json', JSON.stringify({ clients: options.clients })),
     AUTH_KEYS_DIR: join(dir, 'keys'),
     AUTH_LOG_LEVEL: 'silent',
@@ -116,7 +116,7 @@ export function call(
       {
         method: options.method ?? 'POST',
         headers: options.headers,
-        ca: pki.serverCa.certPem,
+        ca: pki.serverCaPem,
         cert: options.clientCert?.certPem,
         key: options.clientCert?.keyPem,
         agent: false,

@@ -1,6 +1,11 @@
 import { X509Certificate, webcrypto } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import * as x509 from '@peculiar/x509';
+
+import { generateDevPki, type DevPkiRole } from '../../../tools/pki/dev-pki.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -13,12 +18,15 @@ export interface Issued {
   readonly certPem: string;
   readonly keyPem: string;
   readonly subject: string;
+}
+
+interface IssuedWithKeys extends Issued {
   readonly keys: webcrypto.CryptoKeyPair;
 }
 
 interface IssueOptions {
   readonly subject: string;
-  readonly issuer?: Issued;
+  readonly issuer?: IssuedWithKeys;
   readonly ca?: boolean;
   readonly notBefore?: Date;
   readonly notAfter?: Date;
@@ -27,7 +35,7 @@ interface IssueOptions {
 }
 
 /** Issues a P-256 certificate, signed by `issuer` or self-signed. */
-export async function issue(options: IssueOptions): Promise<Issued> {
+export async function issue(options: IssueOptions): Promise<IssuedWithKeys> {
   const keys = await webcrypto.subtle.generateKey(ECDSA_P256, true, ['sign', 'verify']);
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(options.ca ?? false, undefined, true),
@@ -83,67 +91,67 @@ export async function issue(options: IssueOptions): Promise<Issued> {
 
 /** Every certificate the auth-server e2e tests need. */
 export interface AuthTestPki {
-  readonly clientCa: Issued;
-  readonly serverCa: Issued;
+  /** The dev PKI's CA bundle (root + intermediate): AUTH_CLIENT_CA_FILE. */
+  readonly clientCaBundlePem: string;
+  /** The dev root CA, which clients trust for the server certificate. */
+  readonly serverCaPem: string;
+  /** The auth-server certificate chain (SANs localhost, 127.0.0.1, ::1). */
   readonly server: Issued;
-  /** Issued by the client CA: CN=connect.countersign.test, SAN DNS connect.countersign.test. */
+  /** The Connect client: CN=connect.countersign.test, presented with its intermediate. */
   readonly connect: Issued;
   readonly otherSubject: Issued;
   readonly expired: Issued;
-  readonly untrustedCa: Issued;
-  /** Same subject as `connect`, but from a CA the server does not trust. */
+  readonly notYetValid: Issued;
+  /** The Connect subject, from a CA the server does not trust. */
   readonly untrusted: Issued;
+  /** The Connect subject, self-signed. */
   readonly selfSigned: Issued;
+  /** Another self-signed certificate with the same subject (never registered). */
   readonly otherSelfSigned: Issued;
+  /** Where the dev PKI was written; removed by `removeAuthTestPki`. */
+  readonly dir: string;
 }
 
-/** Builds the e2e PKI in memory. */
+/** Builds the e2e PKI with the dev PKI tool (tools/pki) in a temp directory. */
 export async function createAuthTestPki(): Promise<AuthTestPki> {
-  const clientCa = await issue({ subject: 'CN=Test Client CA, O=Countersign Test', ca: true });
-  const serverCa = await issue({ subject: 'CN=Test Server CA, O=Countersign Test', ca: true });
-  const untrustedCa = await issue({ subject: 'CN=Unrelated CA, O=Elsewhere', ca: true });
-  const connectSubject = 'CN=connect.countersign.test, O=Countersign Dev, C=US';
-  const connectSans: x509.JsonGeneralName[] = [{ type: 'dns', value: 'connect.countersign.test' }];
+  const dir = mkdtempSync(join(tmpdir(), 'cs-auth-pki-'));
+  const manifest = await generateDevPki({ outDir: dir });
+  const read = (name: string) => readFileSync(join(manifest.outDir, name), 'utf8');
+  const load = (role: DevPkiRole, present: 'certificate' | 'chain' = 'certificate'): Issued => {
+    const entry = manifest.certificates[role];
+    const file = present === 'chain' && entry.chain !== undefined ? entry.chain : entry.certificate;
+    if (entry.privateKey === undefined) throw new Error(`${role} has no private key`);
+    return {
+      cert: new X509Certificate(read(entry.certificate)),
+      certPem: read(file),
+      keyPem: read(entry.privateKey),
+      subject: entry.subject,
+    };
+  };
   return {
-    clientCa,
-    serverCa,
-    untrustedCa,
-    server: await issue({
-      subject: 'CN=localhost',
-      issuer: serverCa,
-      usage: 'server',
-      sans: [
-        { type: 'dns', value: 'localhost' },
-        { type: 'ip', value: '127.0.0.1' },
-      ],
-    }),
-    connect: await issue({ subject: connectSubject, issuer: clientCa, sans: connectSans }),
-    otherSubject: await issue({
-      subject: 'CN=someone-else.countersign.test, O=Countersign Dev, C=US',
-      issuer: clientCa,
-      sans: [{ type: 'dns', value: 'someone-else.countersign.test' }],
-    }),
-    expired: await issue({
-      subject: connectSubject,
-      issuer: clientCa,
-      sans: connectSans,
-      notBefore: new Date(Date.now() - 60 * DAY_MS),
-      notAfter: new Date(Date.now() - DAY_MS),
-    }),
-    untrusted: await issue({ subject: connectSubject, issuer: untrustedCa, sans: connectSans }),
-    selfSigned: await issue({ subject: 'CN=self-signed-client' }),
-    otherSelfSigned: await issue({ subject: 'CN=self-signed-client' }),
+    dir,
+    clientCaBundlePem: read(manifest.caBundle),
+    serverCaPem: read(manifest.certificates['root-ca'].certificate),
+    server: load('auth-server', 'chain'),
+    connect: load('connect-client', 'chain'),
+    otherSubject: load('other-subject-client'),
+    expired: load('expired-client'),
+    notYetValid: load('not-yet-valid-client'),
+    untrusted: load('unrelated-client'),
+    selfSigned: load('self-signed-client'),
+    otherSelfSigned: await issue({ subject: manifest.certificates['self-signed-client'].subject }),
   };
 }
 
+/** Deletes the temp directory of a test PKI. */
+export function removeAuthTestPki(pki: AuthTestPki | undefined): void {
+  if (pki !== undefined) rmSync(pki.dir, { recursive: true, force: true });
+}
+
 /** The JWK (with x5c) that registers a self-signed certificate for a client. */
-export async function jwkWithX5c(issued: Issued): Promise<Record<string, unknown>> {
-  const jwk = await webcrypto.subtle.exportKey('jwk', issued.keys.publicKey);
+export function jwkWithX5c(issued: Issued): Record<string, unknown> {
   return {
-    kty: jwk.kty,
-    crv: jwk.crv,
-    x: jwk.x,
-    y: jwk.y,
+    ...issued.cert.publicKey.export({ format: 'jwk' }),
     x5c: [issued.cert.raw.toString('base64')],
   };
 }
