@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { TokenRevocationList } from '@countersign/common';
 import { hashSecret } from '@countersign/security';
@@ -115,6 +118,11 @@ describe('listener checks over real HTTPS', () => {
           checks: ['mtls'],
           certificate: { pins: [pki.connect.thumbprint, pki.connectRotated.thumbprint] },
         },
+        'root-only': { checks: ['mtls'], certificate: { trustedCaFile: pki.rootCaFile, subjects } },
+        'other-ca': {
+          checks: ['mtls'],
+          certificate: { trustedCaFile: pki.unrelatedRootCaFile, subjects },
+        },
         oauth: { checks: ['oauth'], token },
         bound: { checks: ['mtls', 'oauth', 'bound-token'], certificate: { subjects }, token },
         hmac: {
@@ -197,6 +205,18 @@ describe('listener checks over real HTTPS', () => {
         await post('mtls', { client: pki.otherSubject }),
         401,
         'certificate_subject_mismatch',
+      );
+    });
+
+    it('accepts a certificate whose chain (sent by the client) reaches the profile CA', async () => {
+      expect((await post('root-only', { client: pki.connect })).status).toBe(200);
+    });
+
+    it('narrows trust to the profile CA: a certificate the listener CA trusts is refused', async () => {
+      expectRejected(
+        await post('other-ca', { client: pki.connect }),
+        401,
+        'certificate_not_trusted',
       );
     });
 
@@ -447,6 +467,89 @@ describe('listener checks over real HTTPS', () => {
 
     it('rejects a delivery without credentials', async () => {
       expectRejected(await post('basic'), 401, 'basic_missing');
+    });
+  });
+
+  describe('revocation list unreachable', () => {
+    it('fails closed with 503 and Retry-After when Redis cannot say whether a token is revoked', async () => {
+      const closedPort = await new Promise<number>((resolve) => {
+        const server = createServer();
+        server.listen(0, '127.0.0.1', () => {
+          const { port } = server.address() as AddressInfo;
+          server.close(() => resolve(port));
+        });
+      });
+      const down = await startListener({
+        dir,
+        env: {
+          LISTENER_TLS_CERT_FILE: pki.serverCertFile,
+          LISTENER_TLS_KEY_FILE: pki.serverKeyFile,
+          REDIS_URL: `redis://127.0.0.1:${closedPort}`,
+        },
+        profiles: {
+          oauth: {
+            checks: ['oauth'],
+            token: {
+              issuer: TEST_ISSUER,
+              audience: TEST_AUDIENCE,
+              requiredScope: TEST_SCOPE,
+              jwksFile: 'jwks.json',
+            },
+          },
+        },
+      });
+      try {
+        const started = Date.now();
+        const response = await send({
+          port: down.port,
+          path: '/connect/oauth',
+          tls: { ca: pki.caBundlePem },
+          headers: { ...json, ...bearer(await issuer.mint()) },
+          body: uniqueDelivery(),
+        });
+        expect(Date.now() - started).toBeLessThan(2000);
+        expectRejected(response, 503, 'revocation_unavailable');
+        expect(response.headers['retry-after']).toBeDefined();
+      } finally {
+        await down.close();
+      }
+    });
+  });
+
+  describe('rejection logs', () => {
+    it('logs each rejection at warn with its reason and delivery id, never the credentials', async () => {
+      const warn = jest.spyOn(Logger.prototype, 'warn');
+      try {
+        const token = await issuer.mint({ claims: { aud: 'https://other.test' } });
+        const body = uniqueDelivery();
+        const signature = connectSignature(HMAC_KEY_REMOVED, body);
+        await post('oauth', { headers: bearer(token) });
+        await post('hmac', { body, headers: { 'X-DocuSign-Signature-1': signature } });
+        await post('basic', {
+          headers: {
+            authorization: `Basic ${Buffer.from('docusign:hunter2-wrong').toString('base64')}`,
+          },
+        });
+
+        const logged = warn.mock.calls.map((call) => call[0] as Record<string, unknown>);
+        expect(logged.map((line) => line.reason)).toEqual([
+          'token_audience_mismatch',
+          'hmac_mismatch',
+          'basic_invalid_credentials',
+        ]);
+        for (const line of logged) {
+          expect(line.deliveryId).toEqual(expect.stringMatching(/^[0-9a-f-]{36}$/));
+        }
+        const text = JSON.stringify(warn.mock.calls);
+        expect(text).not.toContain(token);
+        expect(text).not.toContain(token.split('.')[2]);
+        expect(text).not.toContain(signature);
+        expect(text).not.toContain('hunter2-wrong');
+        expect(text).not.toContain(HMAC_KEY_CURRENT);
+        expect(text).not.toContain(body.toString('utf8'));
+      } finally {
+        warn.mockRestore();
+      }
     });
   });
 

@@ -253,6 +253,14 @@ describe('listener intake: parse, enqueue, dedupe, payload store, quarantine', (
       const response = await post(body, { port: limited.port });
       expect(response.status).toBe(413);
       expect(response.json.error).toBe('body_too_large');
+
+      // no Content-Length: the limit is enforced while the body streams in
+      const chunked = await post(body, {
+        port: limited.port,
+        headers: { 'transfer-encoding': 'chunked' },
+      });
+      expect(chunked.status).toBe(413);
+      expect(chunked.json.error).toBe('body_too_large');
     } finally {
       await limited.close();
     }

@@ -24,6 +24,9 @@ export interface TestCredential {
 export interface ListenerTestPki {
   readonly caBundleFile: string;
   readonly caBundlePem: string;
+  /** The dev root alone, and the unrelated root alone: narrower per-profile bundles. */
+  readonly rootCaFile: string;
+  readonly unrelatedRootCaFile: string;
   readonly serverCertFile: string;
   readonly serverKeyFile: string;
   readonly connect: TestCredential;
@@ -98,6 +101,8 @@ export async function createListenerTestPki(dir: string): Promise<ListenerTestPk
   return {
     caBundleFile: path(manifest.caBundle),
     caBundlePem: await text(manifest.caBundle),
+    rootCaFile: path(manifest.certificates['root-ca'].certificate),
+    unrelatedRootCaFile: path(manifest.certificates['unrelated-root-ca'].certificate),
     serverCertFile: path(listener.chain ?? listener.certificate),
     serverKeyFile: path(listener.privateKey ?? ''),
     connect: await credential('connect-client'),
