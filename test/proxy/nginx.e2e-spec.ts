@@ -53,6 +53,7 @@ describe('behind nginx the full chain gives the same decisions as direct TLS', (
   let nginx: RunningNginx;
   let redis: Redis;
   const queues = {} as Record<Route, Queue>;
+  const issuedTokens: string[] = [];
 
   beforeAll(async () => {
     findNginx();
@@ -163,7 +164,7 @@ describe('behind nginx the full chain gives the same decisions as direct TLS', (
   async function accessToken(boundTo: IssuedCertificate | undefined): Promise<string> {
     const claims: Record<string, unknown> = { client_id: 'docusign-connect', scope: SCOPE };
     if (boundTo !== undefined) claims.cnf = { 'x5t#S256': thumbprint(boundTo.certPem) };
-    return new SignJWT(claims)
+    const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'proxy-test' })
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
@@ -172,6 +173,8 @@ describe('behind nginx the full chain gives the same decisions as direct TLS', (
       .setIssuedAt()
       .setExpirationTime('5m')
       .sign(signingKey);
+    issuedTokens.push(token);
+    return token;
   }
 
   interface Delivery {
@@ -441,5 +444,21 @@ describe('behind nginx the full chain gives the same decisions as direct TLS', (
 
     expect(fromElsewhere.status).toBe(401);
     expect(fromTheProxy.status).toBe(200);
+  });
+
+  it('keeps tokens and the HMAC key out of the listener and nginx logs', async () => {
+    const logs = [
+      direct.output(),
+      proxied.output(),
+      await nginx.errorLog(),
+      await readFile(join(nginx.dir, 'access.log'), 'utf8'),
+    ].join('\n');
+
+    expect(issuedTokens.length).toBeGreaterThan(10);
+    expect(logs.length).toBeGreaterThan(0);
+    expect(logs).not.toContain(hmacKey);
+    for (const token of issuedTokens) {
+      expect(logs).not.toContain(token.split('.')[2]);
+    }
   });
 });
