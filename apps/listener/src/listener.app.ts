@@ -52,6 +52,8 @@ export async function createListenerApp(
   server.requestTimeout = env.LISTENER_REQUEST_TIMEOUT_MS;
   // answer `Expect: 100-continue` only once the header checks passed (see readRawBody)
   server.on('checkContinue', (request, response) => server.emit('request', request, response));
+  // TODO(proxy mode): Nest builds the plain HTTP server without options, so Node checks these
+  // timeouts only every 30 s there; the TLS-terminating proxy is the first line against slow clients
   if (tls !== undefined) {
     server.on('secureConnection', (socket: TLSSocket) => socket.disableRenegotiation());
   }

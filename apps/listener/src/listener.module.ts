@@ -37,7 +37,6 @@ export class ListenerModule implements OnApplicationShutdown {
         createLoggerModule({
           app: 'listener',
           level: env.LISTENER_LOG_LEVEL,
-          redact: ['req.headers["x-docusign-signature-1"]'],
         }),
         MetricsModule.forRoot('listener'),
       ],

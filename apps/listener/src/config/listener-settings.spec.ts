@@ -81,6 +81,19 @@ describe('loadListenerSettings', () => {
     expect(problems).toContain('LISTENER_ENQUEUE_TIMEOUT_MS: must not be greater than 1999');
   });
 
+  it('refuses a headers timeout that is not shorter than the request timeout', () => {
+    const problems = problemsOf({
+      LISTENER_MODE: 'proxy',
+      LISTENER_TRUSTED_PROXIES: '127.0.0.1',
+      LISTENER_FORWARDED_CERT_FORMAT: 'nginx',
+      LISTENER_PROFILES_FILE: profilesFile,
+      LISTENER_HEADERS_TIMEOUT_MS: '60000',
+      LISTENER_REQUEST_TIMEOUT_MS: '60000',
+      CS_K: 'secret',
+    });
+    expect(problems).toContain('LISTENER_HEADERS_TIMEOUT_MS: must be less than');
+  });
+
   it('refuses a proxy allowlist entry that is not an address or CIDR', () => {
     const problems = problemsOf({
       LISTENER_MODE: 'proxy',

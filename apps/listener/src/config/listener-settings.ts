@@ -45,6 +45,11 @@ export function loadListenerSettings(
   environment: Readonly<Record<string, string | undefined>>,
 ): ListenerSettings {
   const env = validateConfig(ListenerEnv, { ...environment }, { source: 'environment' });
+  if (env.LISTENER_HEADERS_TIMEOUT_MS >= env.LISTENER_REQUEST_TIMEOUT_MS) {
+    throw new ConfigurationError('environment', [
+      'LISTENER_HEADERS_TIMEOUT_MS: must be less than LISTENER_REQUEST_TIMEOUT_MS',
+    ]);
+  }
 
   const clientCa =
     env.LISTENER_CLIENT_CA_FILE === undefined

@@ -141,6 +141,18 @@ describe('compileProfiles', () => {
     );
   });
 
+  it('refuses a subject DN or SAN IP that can never match', async () => {
+    const pins = ['A4DtL2JmUMhAsvJj5tKyn64SqzmuXbMrJa0n761y5v0'];
+    const badDn = { pins, subjects: [{ subjectDn: 'CN=a,=b' }] };
+    expect(await problemsOf({ p: { checks: ['mtls'], certificate: badDn } })).toContain(
+      'subjectDn is not an RFC 4514 name',
+    );
+    const badIp = { pins, subjects: [{ sanIp: '10.0.0.300' }] };
+    expect(await problemsOf({ p: { checks: ['mtls'], certificate: badIp } })).toContain(
+      'sanIp is not an IP address',
+    );
+  });
+
   it('refuses a profile name that cannot be a URL segment', async () => {
     expect(await problemsOf({ 'Bad Name': { checks: ['hmac'], hmac: HMAC } })).toContain(
       'profile "Bad Name"',

@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { ConfigurationError, validateConfig } from '@countersign/common';
 import type { JSONWebKeySet } from 'jose';
 import {
   AccessTokenVerifier,
   createTrustBundle,
+  parseDistinguishedName,
   VerifiedTokenCache,
   type HmacKey,
   type SubjectRule,
@@ -88,6 +90,15 @@ function compileCertificate(
     const compiled = subjectRule(rule);
     if (compiled === undefined) {
       problems.add(name, `certificate.subjects.${index} must set exactly one member`);
+      return undefined;
+    }
+    // a rule that can never match would refuse every delivery at run time: refuse it now
+    if ('subjectDn' in compiled && !parseDistinguishedName(compiled.subjectDn).ok) {
+      problems.add(name, `certificate.subjects.${index}.subjectDn is not an RFC 4514 name`);
+      return undefined;
+    }
+    if ('sanIp' in compiled && isIP(compiled.sanIp) === 0) {
+      problems.add(name, `certificate.subjects.${index}.sanIp is not an IP address`);
       return undefined;
     }
     subjects.push(compiled);
