@@ -197,6 +197,26 @@ describe('auth-server token endpoint (RFC 6749, RFC 8705, RFC 9068) over real HT
       expect(unknown.json).toEqual(wrong.json);
     });
 
+    it('takes as long to refuse an unknown client as a wrong secret (one slow hash each)', async () => {
+      const timed = async (authorization: string) => {
+        const started = performance.now();
+        const answer = await token(basicGrant(), { authorization });
+        expect(answer.status).toBe(401);
+        return performance.now() - started;
+      };
+      const median = (values: number[]) => values.sort((a, b) => a - b)[2];
+      const unknown: number[] = [];
+      const wrong: number[] = [];
+      for (let round = 0; round < 5; round += 1) {
+        unknown.push(await timed(basic(`nobody-${round}`, 'guess')));
+        wrong.push(await timed(basic('basic-client', 'guess')));
+      }
+      // without the dummy hash an unknown client would answer tens of times faster
+      const ratio = median(unknown) / median(wrong);
+      expect(ratio).toBeGreaterThan(0.5);
+      expect(ratio).toBeLessThan(2);
+    });
+
     it('refuses a request with no client authentication at all', async () => {
       expectError(await token(basicGrant()), 400, 'invalid_request');
       expectError(

@@ -241,6 +241,14 @@ describe('auth-server CLI', () => {
     expect(Date.parse(key.activatesAt) - Date.parse(key.createdAt)).toBe(120_000);
   });
 
+  it('prunes nothing while the only key is the active one', async () => {
+    const keysDir = join(dir, 'keys');
+    await run(['keys', 'rotate'], { AUTH_KEYS_DIR: keysDir });
+    await run(['keys', 'prune', '--max-token-ttl', '0'], { AUTH_KEYS_DIR: keysDir });
+    expect(out.some((line) => line.startsWith('removed:'))).toBe(false);
+    expect(await readSigningKeys(keysDir)).toHaveLength(1);
+  });
+
   it('refuses an unknown signing algorithm', async () => {
     await expect(run(['keys', 'rotate', '--dir', dir, '--alg', 'HS256'])).rejects.toThrow(
       /Allowed choices are ES256, RS256/,

@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { CLIENT_AUTH_METHODS, type ClientAuthMethod } from '../clients/clients-file.schema.js';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../config/auth-server.env.js';
-import { createSigningKey } from '../keys/key-directory.js';
+import { createSigningKey, pruneSigningKeys } from '../keys/key-directory.js';
 import { addClient } from './clients-file.writer.js';
 
 /** Where the CLI writes: stdout for results, stderr for notes. */
@@ -117,6 +117,26 @@ export function buildAuthCli(env: Record<string, string | undefined>, output: Cl
       output.out(`alg: ${key.alg}`);
       output.out(`activates at: ${key.activatesAt}`);
       output.err('The running auth-server picks the key up on its next directory read.');
+    });
+
+  keys
+    .command('prune')
+    .description('delete retired keys whose tokens have all expired (never the active key)')
+    .addOption(
+      new Option('--dir <path>', 'keys directory (default: AUTH_KEYS_DIR)').default(
+        env.AUTH_KEYS_DIR ?? '.countersign/auth-server/keys',
+      ),
+    )
+    .option(
+      '--max-token-ttl <seconds>',
+      'longest token lifetime of any client (the default is the largest allowed, 3600)',
+      seconds,
+      3600,
+    )
+    .action(async (options: { dir: string; maxTokenTtl: number }) => {
+      const removed = await pruneSigningKeys(options.dir, options.maxTokenTtl);
+      for (const kid of removed) output.out(`removed: ${kid}`);
+      if (removed.length === 0) output.err('No key is old enough to remove.');
     });
 
   return program;

@@ -4,7 +4,12 @@ import { join } from 'node:path';
 
 import { calculateJwkThumbprint } from 'jose';
 
-import { createSigningKey, publicJwkOf, readSigningKeys } from './key-directory.js';
+import {
+  createSigningKey,
+  publicJwkOf,
+  pruneSigningKeys,
+  readSigningKeys,
+} from './key-directory.js';
 
 describe('key directory', () => {
   let dir: string;
@@ -57,5 +62,21 @@ describe('key directory', () => {
   it('publishes only public members', async () => {
     const key = await createSigningKey(dir, 'RS256');
     expect(Object.keys(publicJwkOf(key.privateJwk)).sort()).toEqual(['e', 'kty', 'n']);
+  });
+
+  it('prunes only retired keys whose tokens have all expired, never the active one', async () => {
+    const day = (n: number) => new Date(Date.UTC(2026, 0, n));
+    const oldest = await createSigningKey(dir, 'ES256', { now: day(1) });
+    const middle = await createSigningKey(dir, 'ES256', { now: day(2) });
+    const newest = await createSigningKey(dir, 'ES256', { now: day(10) });
+
+    // one hour after `newest` activated, `middle` may still verify tokens; `oldest` cannot
+    const removed = await pruneSigningKeys(dir, 300, new Date(day(10).getTime() + 60_000));
+    expect(removed).toEqual([oldest.kid]);
+    expect((await readSigningKeys(dir)).map((key) => key.kid)).toEqual([middle.kid, newest.kid]);
+
+    const later = await pruneSigningKeys(dir, 300, day(11));
+    expect(later).toEqual([middle.kid]);
+    expect((await readSigningKeys(dir)).map((key) => key.kid)).toEqual([newest.kid]);
   });
 });

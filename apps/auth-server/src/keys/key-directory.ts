@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../config/auth-server.env.js';
+import { selectKeys } from './key-selection.js';
 
 /** One signing key as stored in the keys directory (a JSON file, mode 0600). */
 export interface StoredSigningKey {
@@ -15,6 +16,8 @@ export interface StoredSigningKey {
   /** When the key starts signing; it is published in the JWKS from `createdAt` on. */
   readonly activatesAt: string;
   readonly privateJwk: JWK;
+  /** The file name in the keys directory (set when read back). */
+  readonly file?: string;
 }
 
 const PUBLIC_MEMBERS: Record<string, readonly string[]> = {
@@ -80,7 +83,7 @@ export async function readSigningKeys(dir: string): Promise<StoredSigningKey[]> 
   const keys: StoredSigningKey[] = [];
   for (const name of names.filter((entry) => entry.endsWith('.json')).sort()) {
     const key = await parseKeyFile(join(dir, name));
-    keys.push(key);
+    keys.push({ ...key, file: name });
   }
   return keys.sort(
     (a, b) => Date.parse(a.activatesAt) - Date.parse(b.activatesAt) || a.kid.localeCompare(b.kid),
@@ -111,4 +114,25 @@ async function parseKeyFile(path: string): Promise<StoredSigningKey> {
     throw new Error(`${path}: kid is not the thumbprint of the key`);
   }
   return { kid, alg: alg as SigningAlgorithm, createdAt, activatesAt, privateJwk };
+}
+
+/**
+ * Deletes the files of keys that are no longer published: retired keys whose tokens have all
+ * expired, given the longest token lifetime. Returns the kids it removed.
+ */
+export async function pruneSigningKeys(
+  dir: string,
+  maxTokenTtlSeconds: number,
+  now: Date = new Date(),
+): Promise<string[]> {
+  const keys = await readSigningKeys(dir);
+  const { published } = selectKeys(keys, now, maxTokenTtlSeconds);
+  const keep = new Set(published.map((key) => key.kid));
+  const removed: string[] = [];
+  for (const key of keys) {
+    if (keep.has(key.kid) || key.file === undefined) continue;
+    await rm(join(dir, key.file));
+    removed.push(key.kid);
+  }
+  return removed;
 }
