@@ -7,6 +7,7 @@ import {
   DELIVERIES_QUEUE,
   queuePrefix,
   type ConsumerJob,
+  type PayloadRef,
   type VerifiedEnvelope,
 } from '@countersign/queue';
 import { Queue, type JobState } from 'bullmq';
@@ -22,6 +23,8 @@ export type JobProgress = 'none' | 'pending' | 'completed' | 'failed';
 /** What the queues say about one delivery key. */
 export interface KeyProgress {
   readonly dispatch: JobProgress;
+  /** How the listener handed the body over (inline in the job, or in the payload store). */
+  readonly payload?: PayloadRef;
   readonly consumers: Readonly<Record<ShippedConsumer, JobProgress>>;
 }
 
@@ -63,10 +66,13 @@ export class ConsumptionProbe {
   /** The state of the dispatch job and of each consumer's job for every key in `keys`. */
   async progress(keys: readonly string[]): Promise<Map<string, KeyProgress>> {
     const dispatch = new Map<string, JobProgress>();
+    const payloads = new Map<string, PayloadRef>();
     for (const state of STATES) {
       for (const job of await this.deliveries.getJobs([state])) {
-        const key = (job.data as Partial<VerifiedEnvelope> | undefined)?.deliveryKey;
-        if (key) dispatch.set(key, progressOf(state));
+        const envelope = job.data as Partial<VerifiedEnvelope> | undefined;
+        if (!envelope?.deliveryKey) continue;
+        dispatch.set(envelope.deliveryKey, progressOf(state));
+        if (envelope.payload) payloads.set(envelope.deliveryKey, envelope.payload);
       }
     }
     const perConsumer = new Map<ShippedConsumer, Map<string, JobProgress>>();
@@ -86,7 +92,11 @@ export class ConsumptionProbe {
       const consumers = Object.fromEntries(
         SHIPPED_CONSUMERS.map((name) => [name, perConsumer.get(name)?.get(key) ?? 'none']),
       ) as Record<ShippedConsumer, JobProgress>;
-      result.set(key, { dispatch: dispatch.get(key) ?? 'none', consumers });
+      result.set(key, {
+        dispatch: dispatch.get(key) ?? 'none',
+        payload: payloads.get(key),
+        consumers,
+      });
     }
     return result;
   }
@@ -106,22 +116,19 @@ export function allSettled(progress: ReadonlyMap<string, KeyProgress>): boolean 
   );
 }
 
-/** Delivery keys that have a line in the audit log, with the kind of payload (inline/stored). */
-export async function auditedKeys(auditLogFile: string): Promise<Map<string, string>> {
+/** Delivery keys that have a line in the audit log. */
+export async function auditedKeys(auditLogFile: string): Promise<Set<string>> {
   let text: string;
   try {
     text = await readFile(auditLogFile, 'utf8');
   } catch {
-    return new Map();
+    return new Set();
   }
-  const keys = new Map<string, string>();
+  const keys = new Set<string>();
   for (const line of text.split('\n')) {
     try {
-      const record = JSON.parse(line) as { deliveryKey?: unknown; payload?: { kind?: unknown } };
-      if (typeof record.deliveryKey === 'string') {
-        const kind = record.payload?.kind;
-        keys.set(record.deliveryKey, typeof kind === 'string' ? kind : 'unknown');
-      }
+      const record = JSON.parse(line) as { deliveryKey?: unknown };
+      if (typeof record.deliveryKey === 'string') keys.add(record.deliveryKey);
     } catch {
       // a blank or torn line
     }

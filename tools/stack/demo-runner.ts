@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { redisOptionsFromUrl } from '@countersign/common';
 import { deliveryKey, parseConnectDelivery } from '@countersign/connect';
+import { DirectoryPayloadStore, type PayloadRef } from '@countersign/queue';
 import { Redis } from 'ioredis';
 
 import { loadFixtureDeliveries, type Delivery } from '../simulator/deliveries.js';
@@ -208,7 +209,7 @@ async function exercise(
   }
   const probe = new ConsumptionProbe(stack.redis.url, context.queuePrefix);
   let progress: Map<string, KeyProgress>;
-  let audited: Map<string, string>;
+  let audited: Set<string>;
   try {
     context.say('waiting for the consumers');
     const deadline = Date.now() + context.consumeTimeoutMs;
@@ -258,7 +259,7 @@ async function genuineRow(
   outcome: DeliveryOutcome,
   progress: KeyProgress | undefined,
   key: string | undefined,
-  audited: ReadonlyMap<string, string>,
+  audited: ReadonlySet<string>,
   delivery: Delivery | undefined,
 ): Promise<DemoRow> {
   const base = {
@@ -286,7 +287,7 @@ async function genuineRow(
       case 'audit-log':
         consumers[name] = !audited.has(key)
           ? 'completed, NO LINE'
-          : audited.get(key) === 'stored'
+          : (await readableFromStore(stack.layout.payloadDir, progress.payload))
             ? 'recorded (body in payload store)'
             : 'recorded';
         incomplete ||= !audited.has(key);
@@ -321,6 +322,17 @@ async function genuineRow(
     audited.has(key) &&
     !incomplete;
   return { ...base, consumers, ok: consumed };
+}
+
+/** True when the body went through the payload store and reads back with its digest. */
+async function readableFromStore(payloadDir: string, payload: PayloadRef | undefined) {
+  if (payload?.kind !== 'stored') return false;
+  try {
+    await new DirectoryPayloadStore(payloadDir).get(payload.ref, payload.sha256);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function statusCell(workerUrl: string, envelopeId: string): Promise<string> {
