@@ -1,12 +1,16 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { ConfigurationError } from '@countersign/common';
 
+import { generateDevPki, type DevPkiManifest } from '../../../../tools/pki/dev-pki.js';
+
 import { loadAuthServerConfig } from './auth-server.config.js';
 
 describe('auth-server configuration', () => {
+  let pkiDir: string;
+  let manifest: DevPkiManifest;
   let dir: string;
   let env: Record<string, string>;
   const clients = (list: unknown[]) =>
@@ -28,10 +32,23 @@ describe('auth-server configuration', () => {
     throw new Error('expected a ConfigurationError');
   };
 
+  const pkiFile = (name: string) => join(manifest.outDir, name);
+
+  beforeAll(async () => {
+    pkiDir = mkdtempSync(join(tmpdir(), 'cs-auth-config-pki-'));
+    manifest = await generateDevPki({ outDir: pkiDir });
+  });
+
+  afterAll(() => {
+    rmSync(pkiDir, { recursive: true, force: true });
+  });
+
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'cs-auth-config-'));
-    writeFileSync(join(dir, 'cert.pem'), 'cert');
-    writeFileSync(join(dir, 'key.pem'), 'key');
+    const server = manifest.certificates['auth-server'];
+    writeFileSync(join(dir, 'cert.pem'), readFileSync(pkiFile(server.chain!)));
+    writeFileSync(join(dir, 'key.pem'), readFileSync(pkiFile(server.privateKey!)));
+    writeFileSync(join(dir, 'ca.pem'), readFileSync(pkiFile(manifest.caBundle)));
     clients([secretClient]);
     env = {
       AUTH_ISSUER: 'https://auth.countersign.test',
@@ -93,6 +110,26 @@ describe('auth-server configuration', () => {
     expect(message).toContain('AUTH_TLS_KEY_FILE: cannot read');
   });
 
+  it('refuses a TLS certificate file that holds no certificate, naming it', () => {
+    writeFileSync(join(dir, 'cert.pem'), 'not a certificate');
+    expect(messageOf(() => loadAuthServerConfig(env))).toContain(
+      'AUTH_TLS_CERT_FILE: holds no PEM certificate',
+    );
+  });
+
+  it('refuses a private key that does not belong to the certificate', () => {
+    const other = manifest.certificates['listener'].privateKey!;
+    writeFileSync(join(dir, 'key.pem'), readFileSync(pkiFile(other)));
+    expect(messageOf(() => loadAuthServerConfig(env))).toContain('not a usable key pair');
+  });
+
+  it('refuses a client CA file that holds no certificate', () => {
+    writeFileSync(join(dir, 'ca.pem'), 'garbage');
+    expect(
+      messageOf(() => loadAuthServerConfig({ ...env, AUTH_CLIENT_CA_FILE: join(dir, 'ca.pem') })),
+    ).toContain('AUTH_CLIENT_CA_FILE: holds no PEM CA certificate');
+  });
+
   it('requires AUTH_CLIENT_CA_FILE as soon as one client uses tls_client_auth', () => {
     clients([
       {
@@ -121,7 +158,7 @@ describe('auth-server configuration', () => {
       },
     ]);
     expect(
-      messageOf(() => loadAuthServerConfig({ ...env, AUTH_CLIENT_CA_FILE: join(dir, 'cert.pem') })),
+      messageOf(() => loadAuthServerConfig({ ...env, AUTH_CLIENT_CA_FILE: join(dir, 'ca.pem') })),
     ).toContain('tls_client_auth needs exactly one of');
   });
 
@@ -142,7 +179,7 @@ describe('auth-server configuration', () => {
       },
     ]);
     expect(
-      messageOf(() => loadAuthServerConfig({ ...env, AUTH_CLIENT_CA_FILE: join(dir, 'cert.pem') })),
+      messageOf(() => loadAuthServerConfig({ ...env, AUTH_CLIENT_CA_FILE: join(dir, 'ca.pem') })),
     ).toContain('tls_client_auth_subject_dn is not an RFC 4514');
   });
 

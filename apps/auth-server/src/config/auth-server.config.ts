@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 
 import { ConfigurationError, validateConfig } from '@countersign/common';
+import { parseCertificateChain } from '@countersign/security';
 
 import { loadClientsFile, type ClientRegistry } from '../clients/client-registry.js';
 import { AuthServerEnv, type SigningAlgorithm } from './auth-server.env.js';
@@ -56,6 +58,7 @@ export function loadAuthServerConfig(env: Record<string, string | undefined>): A
   if (problems.length > 0 || cert === undefined || key === undefined) {
     throw new ConfigurationError('environment', problems);
   }
+  checkTlsMaterial(cert, key, clientCa);
 
   const clients = loadClientsFile(settings.AUTH_CLIENTS_FILE);
   const pkiClients = clients.all().filter((client) => client.authMethod === 'tls_client_auth');
@@ -91,4 +94,26 @@ export function loadAuthServerConfig(env: Record<string, string | undefined>): A
     redisUrl: settings.REDIS_URL,
     keyPrefix: settings.QUEUE_PREFIX,
   };
+}
+
+// fail at start-up with the variable's name rather than with a TLS stack trace later
+function checkTlsMaterial(cert: string, key: string, clientCa: string | undefined): void {
+  const problems: string[] = [];
+  if (!parseCertificateChain(cert).ok) {
+    problems.push('AUTH_TLS_CERT_FILE: holds no PEM certificate');
+  }
+  if (clientCa !== undefined && !parseCertificateChain(clientCa).ok) {
+    problems.push('AUTH_CLIENT_CA_FILE: holds no PEM CA certificate');
+  }
+  if (problems.length === 0) {
+    try {
+      createSecureContext({ cert, key, ca: clientCa });
+    } catch (error) {
+      const why = error instanceof Error ? error.message : 'unusable';
+      problems.push(`AUTH_TLS_CERT_FILE / AUTH_TLS_KEY_FILE: not a usable key pair (${why})`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new ConfigurationError('environment', problems);
+  }
 }
