@@ -128,3 +128,51 @@ describe('auth-server signing key rotation and failed-authentication rate limit'
     expect(await server.redis.keys(`${server.prefix}:auth-failures:*`)).toEqual([]);
   });
 });
+
+describe('auth-server signing with RS256 (RFC 9068 §2.1: every AS must be able to)', () => {
+  let pki: AuthTestPki;
+  let server: RunningAuthServer;
+
+  beforeAll(async () => {
+    pki = await createAuthTestPki();
+    server = await startAuthServer({
+      pki,
+      env: { AUTH_SIGNING_ALG: 'RS256' },
+      clients: [
+        {
+          client_id: 'rsa',
+          token_endpoint_auth_method: 'client_secret_post',
+          client_secret_hash: await hashSecret('rsa-secret'),
+          scope: 'connect:events',
+          audience: AUDIENCE,
+        },
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    removeAuthTestPki(pki);
+  });
+
+  it('signs tokens with an RS256 key published as an RSA JWK with public members only', async () => {
+    const request = form({
+      grant_type: 'client_credentials',
+      client_id: 'rsa',
+      client_secret: 'rsa-secret',
+    });
+    const answer = await call(server, pki, {
+      path: '/oauth2/token',
+      headers: request.headers,
+      body: request.body,
+    });
+    const header = decodeProtectedHeader(answer.json.access_token as string);
+    expect(header).toMatchObject({ alg: 'RS256', typ: 'at+jwt' });
+
+    const jwks = await call(server, pki, { method: 'GET', path: '/oauth2/jwks' });
+    const keys = jwks.json.keys as Record<string, unknown>[];
+    expect(keys).toHaveLength(1);
+    expect(Object.keys(keys[0]).sort()).toEqual(['alg', 'e', 'kid', 'kty', 'n', 'use']);
+    expect(keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig', kid: header.kid });
+  });
+});
