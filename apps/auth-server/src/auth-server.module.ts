@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 
 import { AUTH_SERVER_CONFIG, type AuthServerConfig } from './config/auth-server.config.js';
 import { HealthController } from './health/health.controller.js';
-import { AUTH_REDIS, redisProvider } from './health/redis.provider.js';
+import { AUTH_REDIS, redisProvider } from './redis/redis.provider.js';
 import { SigningKeyStore } from './keys/signing-key.store.js';
 import { DiscoveryController } from './metadata/discovery.controller.js';
 import { AuthMetrics } from './metrics/auth-metrics.js';

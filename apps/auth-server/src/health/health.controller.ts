@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import type { Redis } from 'ioredis';
 
 import { SigningKeyStore } from '../keys/signing-key.store.js';
-import { AUTH_REDIS } from './redis.provider.js';
+import { AUTH_REDIS } from '../redis/redis.provider.js';
 
 const REDIS_PING_TIMEOUT_MS = 500;
 

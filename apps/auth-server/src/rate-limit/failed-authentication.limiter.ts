@@ -4,7 +4,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 
 import { AUTH_SERVER_CONFIG, type AuthServerConfig } from '../config/auth-server.config.js';
-import { AUTH_REDIS } from '../health/redis.provider.js';
+import { AUTH_REDIS } from '../redis/redis.provider.js';
 
 export type LimitDecision = { limited: false } | { limited: true; retryAfterSeconds: number };
 
