@@ -25,6 +25,8 @@ export interface AppProcessOptions {
 /** One app running as a child process of the stack. */
 export class AppProcess {
   private readonly recent: string[] = [];
+  /** How long the app took from spawn to its first 200 on the readiness URL. */
+  readyAfterMs = 0;
   /** Resolves with the exit code (null after a signal) once the process has exited. */
   readonly exited: Promise<number | null>;
   private logFile?: WriteStream;
@@ -52,7 +54,9 @@ export class AppProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const app = new AppProcess(options.name, child, options.logs);
+    const startedAt = Date.now();
     await app.waitReady(options);
+    app.readyAfterMs = Date.now() - startedAt;
     return app;
   }
 
@@ -61,11 +65,15 @@ export class AppProcess {
   }
 
   /** SIGTERM, then SIGKILL if it has not exited within `graceMs`; resolves with the exit code. */
-  async stop(graceMs = 10_000): Promise<number | null> {
+  async stop(graceMs = 10_000, say?: (line: string) => void): Promise<number | null> {
     if (this.child.exitCode === null && this.child.signalCode === null) {
       this.child.kill('SIGTERM');
-      const code = await Promise.race([this.exited, sleep(graceMs, 'timeout' as const)]);
+      const code = await Promise.race([
+        this.exited,
+        sleep(graceMs, 'timeout' as const, { ref: false }),
+      ]);
       if (code === 'timeout') {
+        say?.(`${this.name} did not exit within ${graceMs} ms of SIGTERM; killing it`);
         this.child.kill('SIGKILL');
       }
     }

@@ -123,7 +123,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       : { kind: 'forward' };
   const apps: AppProcess[] = [];
   const stopAll = async () => {
-    await Promise.all(apps.splice(0).map((app) => app.stop()));
+    await Promise.all(apps.splice(0).map((app) => app.stop(10_000, say)));
     await redis.stop();
   };
 
@@ -174,6 +174,9 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     throw error;
   }
 
+  say(
+    apps.map((app) => `${app.name} ready in ${(app.readyAfterMs / 1000).toFixed(1)} s`).join(', '),
+  );
   return {
     material,
     config,
