@@ -33,6 +33,8 @@ export interface KeepAliveOptions extends CommonOptions {
 
 interface SideMeasurement {
   readonly max: LoadResult;
+  /** Server CPU milliseconds per accepted delivery during the max-rate run. */
+  readonly cpuMsPerDelivery: number;
   readonly halfRate: LoadResult;
   readonly enqueued: number;
 }
@@ -47,12 +49,16 @@ async function measure(
   const load = { url: side.url, tls: bench.clientTls, makeRequest: () => bench.request() };
   await runKeptAlive({ ...load, connections: options.connections, seconds: options.warmupSeconds });
 
+  const cpuBefore = side.process.cpuSeconds();
   const max = await runKeptAlive({
     ...load,
     connections: options.connections,
     seconds: options.seconds,
   });
-  progress(`${side.name} max rate: ${describeLoad(max)}`);
+  const cpuMsPerDelivery = ((side.process.cpuSeconds() - cpuBefore) * 1000) / Math.max(max.ok, 1);
+  progress(
+    `${side.name} max rate: ${describeLoad(max)} cpu=${cpuMsPerDelivery.toFixed(3)}ms/delivery`,
+  );
   const enqueued = await countDeliveries(bench, side);
   // keep Redis small between runs: tens of thousands of 2.6 KB envelopes per second add up
   await deleteBenchKeys(bench.redisUrl, side.root);
@@ -65,7 +71,7 @@ async function measure(
   });
   progress(`${side.name} half rate: ${describeLoad(half)}`);
   await deleteBenchKeys(bench.redisUrl, side.root);
-  return { max, halfRate: half, enqueued };
+  return { max, cpuMsPerDelivery, halfRate: half, enqueued };
 }
 
 /** Runs scenario 1 and writes bench/results/1-listener-keepalive.json. */

@@ -58,6 +58,8 @@ export interface WorkerFanoutOptions extends CommonOptions {
 
 interface Drain {
   readonly jobs: number;
+  /** Worker process CPU milliseconds per consumer job (set by the caller). */
+  readonly cpuMsPerJob?: number;
   readonly seconds: number;
   readonly rate: number;
   readonly failed: number;
@@ -141,12 +143,17 @@ async function runCountersign(
       readyUrl: `http://127.0.0.1:${port}/health/ready`,
       nodeArgs: profileArgs(options.cpuProf, '5-countersign'),
     });
-    const result = await drain(
+    const cpuBefore = worker.cpuSeconds();
+    const drained = await drain(
       deliveries,
       [deliveries, ...consumers],
       envelopes.length * CONSUMERS.length,
       options.timeoutSeconds,
     );
+    const result = {
+      ...drained,
+      cpuMsPerJob: ((worker.cpuSeconds() - cpuBefore) * 1000) / drained.jobs,
+    };
     const auditLines = (await readFile(auditLog, 'utf8')).split('\n').filter(Boolean).length;
     return { ...result, auditLines };
   } finally {
@@ -186,7 +193,9 @@ async function runBaseline(
       readyLine: /"ready":true/,
       nodeArgs: profileArgs(options.cpuProf, '5-baseline'),
     });
-    return await drain(bare, [bare], jobs.length, options.timeoutSeconds);
+    const cpuBefore = worker.cpuSeconds();
+    const drained = await drain(bare, [bare], jobs.length, options.timeoutSeconds);
+    return { ...drained, cpuMsPerJob: ((worker.cpuSeconds() - cpuBefore) * 1000) / drained.jobs };
   } finally {
     await worker?.stop();
     await bare.close();
@@ -231,6 +240,12 @@ export async function runWorkerFanout(options: WorkerFanoutOptions): Promise<Sce
         compare('consumer jobs per second', '/s', countersign.rate, baseline.rate, {
           atLeast: 0.6,
         }),
+        compare(
+          'worker CPU per consumer job',
+          'ms',
+          countersign.cpuMsPerJob ?? 0,
+          baseline.cpuMsPerJob ?? 0,
+        ),
       ],
       checks,
       sides: { baseline, countersign },

@@ -43,6 +43,8 @@ const SECRET_CLIENT = 'bench-secret';
 interface Sides {
   readonly mtls: LoadResult;
   readonly secret: LoadResult;
+  /** Server CPU milliseconds per tls_client_auth token. */
+  readonly mtlsCpuMsPerToken: number;
 }
 
 function tokenRequests(secret: string): { mtls: BenchRequest; secret: BenchRequest } {
@@ -106,6 +108,7 @@ async function measure(
       seconds: 1,
       makeRequest: () => requests.mtls,
     });
+    const cpuBefore = server.cpuSeconds();
     const mtls = await runKeptAlive({
       url,
       tls,
@@ -113,7 +116,10 @@ async function measure(
       seconds: options.seconds,
       makeRequest: () => requests.mtls,
     });
-    progress(`${server.name} tls_client_auth: ${describeLoad(mtls)}`);
+    const mtlsCpuMsPerToken = ((server.cpuSeconds() - cpuBefore) * 1000) / Math.max(mtls.ok, 1);
+    progress(
+      `${server.name} tls_client_auth: ${describeLoad(mtls)} cpu=${mtlsCpuMsPerToken.toFixed(3)}ms/token`,
+    );
     const secretLoad = await runKeptAlive({
       url,
       tls,
@@ -122,7 +128,7 @@ async function measure(
       makeRequest: () => requests.secret,
     });
     progress(`${server.name} client_secret_basic: ${describeLoad(secretLoad)}`);
-    return { mtls, secret: secretLoad };
+    return { mtls, secret: secretLoad, mtlsCpuMsPerToken };
   } finally {
     await server.stop();
   }
@@ -263,6 +269,12 @@ export async function runAuthServer(options: AuthServerOptions): Promise<Scenari
           '/s',
           countersign.mtls.rate,
           baseline.mtls.rate,
+        ),
+        compare(
+          'tls_client_auth server CPU per token',
+          'ms',
+          countersign.mtlsCpuMsPerToken,
+          baseline.mtlsCpuMsPerToken,
         ),
         compare(
           'client_secret_basic tokens per second',

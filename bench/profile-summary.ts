@@ -84,14 +84,50 @@ export function summarizeProfile(profile: CpuProfile): HotFunction[] {
   }));
 }
 
+/** Where the self time of `functionName` comes from: its nearest callers with a source location. */
+export function callersOf(profile: CpuProfile, functionName: string, depth = 4): HotFunction[] {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) {
+    for (const child of node.children ?? []) parent.set(child, node.id);
+  }
+  const totals = new Map<string, number>();
+  profile.samples.forEach((id, index) => {
+    const node = byId.get(id);
+    if (node === undefined || node.callFrame.functionName !== functionName) return;
+    const chain: string[] = [];
+    let current = parent.get(node.id);
+    while (current !== undefined && chain.length < depth) {
+      const frame = byId.get(current);
+      if (frame === undefined) break;
+      if (frame.callFrame.url !== '') {
+        chain.push(`${frame.callFrame.functionName || '(anonymous)'} ${location(frame)}`);
+      }
+      current = parent.get(current);
+    }
+    const key = chain.join(' <- ');
+    totals.set(key, (totals.get(key) ?? 0) + (profile.timeDeltas[index] ?? 0) / 1000);
+  });
+  return [...totals.entries()]
+    .map(([key, ms]) => ({ name: functionName, location: key, selfMs: Math.round(ms), totalMs: 0 }))
+    .sort((a, b) => b.selfMs - a.selfMs);
+}
+
 if (isMain(import.meta.url)) {
   const program = new Command('profile-summary')
     .argument('<profile>', '.cpuprofile file')
     .option('--top <n>', 'rows per table', Number, 25)
     .option('--filter <text>', 'only functions whose location contains this text')
+    .option('--callers <function>', 'show where the self time of this function comes from')
     .parse();
-  const options = program.opts<{ top: number; filter?: string }>();
-  const profile = JSON.parse(readFileSync(program.args[0], 'utf8')) as CpuProfile;
+  const options = program.opts<{ top: number; filter?: string; callers?: string }>();
+  const profile = JSON.parse(readFileSync(program.args[0] ?? '', 'utf8')) as CpuProfile;
+  if (options.callers !== undefined) {
+    for (const entry of callersOf(profile, options.callers).slice(0, options.top)) {
+      process.stdout.write(`${String(entry.selfMs).padStart(7)} ms  ${entry.location}\n`);
+    }
+    process.exit(0);
+  }
   const all = summarizeProfile(profile);
   const wall = profile.timeDeltas.reduce((sum, delta) => sum + delta, 0) / 1000;
   const rows = all.filter((entry) => !options.filter || entry.location.includes(options.filter));

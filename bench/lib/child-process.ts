@@ -17,6 +17,11 @@ export interface ServerProcess {
   readonly logFile: string;
   /** Resident set size in bytes, read from /proc. */
   rssBytes(): number;
+  /**
+   * CPU seconds (user + system) the process has used so far, from /proc. CPU per request is far
+   * steadier than requests per second on a shared machine, where neighbours take wall time.
+   */
+  cpuSeconds(): number;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -70,6 +75,20 @@ function readRss(pid: number): number {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
     return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS = 100;
+
+function readCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // fields after the parenthesised command name; utime and stime are fields 14 and 15
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
   } catch {
     return 0;
   }
@@ -134,6 +153,7 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
     port: options.port,
     logFile,
     rssBytes: () => readRss(pid),
+    cpuSeconds: () => readCpuSeconds(pid),
     stop: async (graceMs = 10_000) => {
       if (exited !== null) return;
       child.kill('SIGTERM');
