@@ -138,6 +138,13 @@ export async function runListenerKeepAlive(options: KeepAliveOptions): Promise<S
           { atMost: 1.5 },
         ),
         compare(
+          'server CPU per delivery',
+          'ms',
+          countersign.cpuMsPerDelivery,
+          baseline.cpuMsPerDelivery,
+          { atMost: 1.25 },
+        ),
+        compare(
           'p99 latency at max rate',
           'ms',
           countersign.max.latency.p99,

@@ -36,6 +36,8 @@ export interface LoadResult {
   readonly non2xx: number;
   readonly errors: number;
   readonly timeouts: number;
+  /** Fixed-rate runs: requests still unanswered when the schedule ended (the server fell behind). */
+  readonly backlogAtEnd?: number;
   readonly seconds: number;
   readonly rate: number;
   readonly latency: Latency;
@@ -224,7 +226,7 @@ export async function runFixedRate(
   });
   const latencies: number[] = [];
   const statusCodes: Record<string, number> = {};
-  const inFlight = new Set<Promise<void>>();
+  const inFlight = new Map<Promise<void>, number>();
   let errors = 0;
   let sent = 0;
   const interval = 1000 / options.overallRate;
@@ -247,7 +249,7 @@ export async function runFixedRate(
         errors += 1;
       })
       .finally(() => inFlight.delete(done));
-    inFlight.add(done);
+    inFlight.set(done, due);
   };
 
   let index = 0;
@@ -259,17 +261,30 @@ export async function runFixedRate(
     }
     await sleep(1);
   }
-  await Promise.all(inFlight);
-  await pool.close();
-
-  const seconds = (performance.now() - started) / 1000;
+  // a server that cannot keep up would make the run last as long as its backlog: give it as long
+  // again as the run, then count what is still unanswered as timeouts
+  const backlog = inFlight.size;
+  const grace = Math.max(5, options.seconds) * 1000;
+  await Promise.race([Promise.all(inFlight.keys()), sleep(grace)]);
+  const unanswered = inFlight.size;
+  const failed = errors;
+  const cutoff = performance.now();
+  const seconds = (cutoff - started) / 1000;
   const ok = latencies.length;
+  // an unanswered request waited at least until the cut-off: count that, or p99 would flatter
+  for (const due of inFlight.values()) latencies.push(cutoff - due);
+  await pool.destroy();
+
+  const non2xx = Object.entries(statusCodes)
+    .filter(([code]) => !code.startsWith('2'))
+    .reduce((sum, [, count]) => sum + count, 0);
   return {
     sent,
     ok,
-    non2xx: sent - ok - errors,
-    errors,
-    timeouts: 0,
+    non2xx,
+    errors: failed,
+    timeouts: unanswered,
+    backlogAtEnd: backlog,
     seconds,
     rate: ok / seconds,
     latency: summarize(latencies),
