@@ -1,4 +1,5 @@
 import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
+import { ApiLiveness, ApiReadiness } from '@countersign/common';
 import type { Response } from 'express';
 import type { Redis } from 'ioredis';
 
@@ -16,12 +17,14 @@ export class HealthController {
   ) {}
 
   @Get('live')
+  @ApiLiveness()
   @HttpCode(200)
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
 
   @Get('ready')
+  @ApiReadiness('Redis answers a PING and a signing key is loaded')
   async ready(@Res({ passthrough: true }) response: Response) {
     const [redis, keys] = [await this.pingRedis(), this.keys.healthy()];
     const ready = redis && keys;

@@ -2,6 +2,7 @@ import { Controller, Get, Header, Inject } from '@nestjs/common';
 import type { JSONWebKeySet } from 'jose';
 
 import { CLIENT_AUTH_METHODS } from '../clients/clients-file.schema.js';
+import { ApiJwksEndpoint, ApiMetadataEndpoint } from '../openapi/auth-server.openapi.js';
 import { AUTH_SERVER_CONFIG, type AuthServerConfig } from '../config/auth-server.config.js';
 import { SigningKeyStore } from '../keys/signing-key.store.js';
 
@@ -20,6 +21,7 @@ export class DiscoveryController {
   ) {}
 
   @Get('.well-known/oauth-authorization-server')
+  @ApiMetadataEndpoint()
   @Header('Cache-Control', 'public, max-age=300')
   metadata(): Record<string, unknown> {
     // the issuer is used exactly as configured; endpoint URLs hang off it without normalising it
@@ -40,6 +42,7 @@ export class DiscoveryController {
   }
 
   @Get(JWKS_PATH.slice(1))
+  @ApiJwksEndpoint()
   @Header('Cache-Control', 'public, max-age=60')
   jwks(): JSONWebKeySet {
     return this.keys.jwks();

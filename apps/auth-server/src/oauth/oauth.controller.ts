@@ -1,7 +1,13 @@
 import { All, Controller, HttpCode, Post, Req, Res, UseFilters } from '@nestjs/common';
+import { ApiExcludeEndpoint } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 
+import {
+  ApiIntrospectionEndpoint,
+  ApiRevocationEndpoint,
+  ApiTokenEndpoint,
+} from '../openapi/auth-server.openapi.js';
 import { ClientAuthenticator } from './client-authenticator.js';
 import { readClientCall } from './client-call.js';
 import { OAuthError } from './oauth-error.js';
@@ -25,6 +31,7 @@ export class OAuthController {
 
   @Post('token')
   @HttpCode(200)
+  @ApiTokenEndpoint()
   async token(
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
@@ -35,6 +42,7 @@ export class OAuthController {
 
   @Post('introspect')
   @HttpCode(200)
+  @ApiIntrospectionEndpoint()
   async introspect(
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
@@ -67,6 +75,7 @@ export class OAuthController {
 
   @Post('revoke')
   @HttpCode(200)
+  @ApiRevocationEndpoint()
   async revoke(
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
@@ -100,6 +109,7 @@ export class OAuthController {
 
   // RFC 6749 §3.2: the token endpoint takes POST only
   @All(['token', 'introspect', 'revoke'])
+  @ApiExcludeEndpoint()
   notAllowed(): never {
     throw new OAuthError('invalid_request', 'method_not_allowed', { status: 405 });
   }
