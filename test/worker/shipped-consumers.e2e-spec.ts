@@ -32,12 +32,23 @@ async function fixturePdfs(): Promise<Map<string, Buffer>> {
   return pdfs;
 }
 
-async function auditLines(file: string): Promise<Record<string, any>[]> {
+/** The parts of an audit line (or status answer) the tests read. */
+interface Seen {
+  deliveryId: string;
+  deliveryKey: string;
+  status?: string;
+  error?: string;
+  evidence: { checks: string[]; certificate: { thumbprint: string } };
+  payload: unknown;
+  event: { data?: unknown };
+}
+
+async function auditLines(file: string): Promise<Seen[]> {
   const text = await readFile(file, 'utf8').catch(() => '');
   return text
     .split('\n')
     .filter(Boolean)
-    .map((line) => JSON.parse(line));
+    .map((line) => JSON.parse(line) as Seen);
 }
 
 describe('shipped consumers', () => {
@@ -74,9 +85,9 @@ describe('shipped consumers', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function statusOf(envelopeId: string): Promise<{ code: number; body: any }> {
+  async function statusOf(envelopeId: string): Promise<{ code: number; body: Partial<Seen> }> {
     const response = await fetch(`${url}/envelopes/${envelopeId}/status`);
-    return { code: response.status, body: await response.json() };
+    return { code: response.status, body: (await response.json()) as Partial<Seen> };
   }
 
   async function delivered(envelope: VerifiedEnvelope): Promise<void> {
@@ -265,7 +276,7 @@ describe('shipped consumers', () => {
       const parsed = text
         .split('\n')
         .filter((line) => line && line !== '{"torn":')
-        .map((line) => JSON.parse(line));
+        .map((line) => JSON.parse(line) as Seen);
       expect(parsed.filter((l) => l.deliveryKey === handed.deliveryKey)).toHaveLength(1);
       expect(parsed.filter((l) => l.deliveryKey === other.deliveryKey)).toHaveLength(1);
     });

@@ -9,3 +9,4 @@ export { loadWorkerConfig, type WorkerConfig } from './config/worker.config.js';
 export { WorkerModule } from './worker.module.js';
 export { createWorkerApp } from './worker.app.js';
 export { WORKER_CONFIG, REDIS_CONNECTION, PAYLOAD_STORE } from './worker.tokens.js';
+export { runWorkerProcess } from './worker.process.js';

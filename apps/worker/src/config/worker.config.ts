@@ -91,8 +91,7 @@ export class WorkerEnvironment extends RedisEnvironment {
 
   /** The listener's payload store (bodies over its inline threshold). Required to run consumers. */
   @ValidateIf((env: WorkerEnvironment) => env.WORKER_ROLE !== 'dispatcher')
-  @IsString({ message: 'WORKER_PAYLOAD_DIR is required when this process runs consumers' })
-  @MinLength(1)
+  @Matches(/\S/, { message: 'WORKER_PAYLOAD_DIR is required when this process runs consumers' })
   WORKER_PAYLOAD_DIR?: string;
 
   /** Where `document-archive` writes PDFs; checked when that consumer starts. */

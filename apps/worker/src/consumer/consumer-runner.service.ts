@@ -17,6 +17,7 @@ import type { WorkerConfig } from '../config/worker.config.js';
 import { DeadLetterStore } from '../dead-letters/dead-letter-store.js';
 import { WorkerMetrics } from '../metrics/worker-metrics.js';
 import { QueueRegistry } from '../redis/queue-registry.js';
+import { throttledErrorLog } from '../redis/throttled-error-log.js';
 import { PAYLOAD_STORE, WORKER_CONFIG } from '../worker.tokens.js';
 import { closeWithinGrace } from '../shutdown/close-within-grace.js';
 import { EnvelopeRejectedError, type ConsumerEnvelope } from './connect-consumer-handler.js';
@@ -65,7 +66,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, BeforeApplication
       await consumer.handler.onConsumerStart?.();
     }
     for (const consumer of selected) {
-      this.workers.push(await this.start(consumer));
+      this.workers.push(this.start(consumer));
     }
     this.logger.log({
       msg: 'consumers started',
@@ -83,7 +84,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, BeforeApplication
     return this.workers.map((worker) => worker.name);
   }
 
-  private async start(consumer: RegisteredConsumer): Promise<Worker<ConsumerJob>> {
+  private start(consumer: RegisteredConsumer): Worker<ConsumerJob> {
     const { options } = consumer;
     const worker = this.queues.worker<ConsumerJob>(
       consumerQueueName(options.name),
@@ -111,14 +112,10 @@ export class ConsumerRunner implements OnApplicationBootstrap, BeforeApplication
           }),
       );
     });
-    worker.on('error', (error) =>
-      this.logger.error({
-        msg: 'consumer worker error',
-        consumer: options.name,
-        error: describe(error),
-      }),
+    worker.on(
+      'error',
+      throttledErrorLog(this.logger, 'consumer worker error', { consumer: options.name }),
     );
-    await worker.waitUntilReady();
     return worker;
   }
 

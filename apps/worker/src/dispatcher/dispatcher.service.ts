@@ -21,6 +21,7 @@ import { isVerifiedEnvelope } from '../consumer/is-verified-envelope.js';
 import { subscriptionMatches } from '../consumer/subscription.js';
 import { WorkerMetrics } from '../metrics/worker-metrics.js';
 import { QueueRegistry } from '../redis/queue-registry.js';
+import { throttledErrorLog } from '../redis/throttled-error-log.js';
 import { closeWithinGrace } from '../shutdown/close-within-grace.js';
 import { WORKER_CONFIG } from '../worker.tokens.js';
 
@@ -41,7 +42,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly metrics: WorkerMetrics,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
+  onApplicationBootstrap(): void {
     if (this.config.role === 'consumers') return;
     const consumers = this.registry.all();
 
@@ -54,10 +55,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
         autorun: true,
       },
     );
-    this.worker.on('error', (error) =>
-      this.logger.error({ msg: 'dispatcher worker error', error: error.message }),
-    );
-    await this.worker.waitUntilReady();
+    this.worker.on('error', throttledErrorLog(this.logger, 'dispatcher worker error', {}));
     this.logger.log({
       msg: 'dispatcher started',
       consumers: consumers.map((c) => ({ name: c.options.name, events: c.options.events })),

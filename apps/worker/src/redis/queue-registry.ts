@@ -3,7 +3,15 @@ import { queuePrefix } from '@countersign/queue';
 import { Queue, Worker, type Processor, type WorkerOptions } from 'bullmq';
 import type { WorkerConfig } from '../config/worker.config.js';
 import { WORKER_CONFIG, REDIS_CONNECTION } from '../worker.tokens.js';
+import { settledWithin } from '../shutdown/within.js';
 import { createRedisConnection, type RedisConnection } from './redis-connection.js';
+
+const CLOSE_MS = 1000;
+
+/** QUIT politely; when Redis does not answer in time (it may be down), drop the socket. */
+async function closeConnection(connection: RedisConnection): Promise<void> {
+  if (!(await settledWithin(connection.quit(), CLOSE_MS))) connection.disconnect();
+}
 
 /**
  * Opens BullMQ queues and workers with the hash-tagged prefix of their queue (so each queue's keys
@@ -60,11 +68,13 @@ export class QueueRegistry implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.allSettled([...this.queues.values()].map((queue) => queue.close()));
+    await settledWithin(
+      Promise.allSettled([...this.queues.values()].map((queue) => queue.close())),
+      CLOSE_MS,
+    );
     this.queues.clear();
-    await Promise.allSettled(this.workerConnections.map((connection) => connection.quit()));
-    this.workerConnections.length = 0;
     // every worker was closed before shutdown (beforeApplicationShutdown); nothing uses Redis now
-    await this.redis.quit().catch(() => undefined);
+    const connections = [...this.workerConnections.splice(0), this.redis];
+    await Promise.all(connections.map((connection) => closeConnection(connection)));
   }
 }

@@ -13,9 +13,20 @@ export function createRedisConnection(
   redis: WorkerConfig['redis'],
   options: { forBlockingWorker?: boolean; name?: string } = {},
 ): RedisConnection {
+  const connection = open(redis, options);
+  // connection errors reach the operator through failed commands, /health/ready and the BullMQ
+  // worker 'error' events; without a listener ioredis would print each retry to stderr
+  connection.on('error', () => undefined);
+  return connection;
+}
+
+function open(
+  redis: WorkerConfig['redis'],
+  options: { forBlockingWorker?: boolean; name?: string },
+): RedisConnection {
   if (redis.mode === 'single') {
     const base = redisOptionsFromUrl(redis.url, { forBlockingWorker: options.forBlockingWorker });
-    return new Redis({ ...base, connectionName: options.name, lazyConnect: false });
+    return new Redis({ ...base, connectionName: options.name });
   }
 
   const base = redisOptionsFromUrl('redis://placeholder', {

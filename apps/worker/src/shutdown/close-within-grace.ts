@@ -1,5 +1,8 @@
 import type { Logger } from '@nestjs/common';
 import type { Worker } from 'bullmq';
+import { settledWithin } from './within.js';
+
+const FORCED_CLOSE_MS = 2000;
 
 /**
  * Stops workers taking new jobs and waits for their running jobs, at most `graceMs`; then closes
@@ -13,23 +16,21 @@ export async function closeWithinGrace(
 ): Promise<void> {
   if (workers.length === 0) return;
 
-  let timer: NodeJS.Timeout | undefined;
-  const graceOver = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), graceMs);
-  });
-  const drained = Promise.allSettled(workers.map((worker) => worker.close())).then(
-    () => 'drained' as const,
+  const drained = await settledWithin(
+    Promise.allSettled(workers.map((worker) => worker.close())),
+    graceMs,
   );
-
-  const outcome = await Promise.race([drained, graceOver]);
-  clearTimeout(timer);
-  if (outcome === 'timeout') {
-    logger.warn({
-      msg: 'shutdown grace period over; closing workers with jobs still running',
-      graceMs,
-    });
-    await Promise.allSettled(workers.map((worker) => worker.close(true)));
-  } else {
-    logger.log({ msg: 'workers drained', workers: workers.map((worker) => worker.name) });
+  if (drained) {
+    logger.log({ msg: 'workers drained', queues: workers.map((worker) => worker.name) });
+    return;
   }
+
+  logger.warn({
+    msg: 'shutdown grace period over; closing workers with jobs still running',
+    graceMs,
+  });
+  await settledWithin(
+    Promise.allSettled(workers.map((worker) => worker.close(true))),
+    FORCED_CLOSE_MS,
+  );
 }
