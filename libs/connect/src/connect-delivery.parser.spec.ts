@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 import { extractDocuments, parseConnectDelivery } from './connect-delivery.parser.js';
@@ -574,5 +575,82 @@ describe('extractDocuments', () => {
       ok: false,
       reason: 'body_unsupported_media_type',
     });
+  });
+});
+
+describe('extractDocuments: documents of many MiB', () => {
+  const MIB = 1024 * 1024;
+  // random bytes so the base64 has no repeating pattern a regex engine could shortcut
+  const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(19 * MIB)]);
+  const base64 = pdf.toString('base64');
+
+  function jsonDelivery(pdfBytes: string): Buffer {
+    return Buffer.from(
+      JSON.stringify({
+        event: 'envelope-completed',
+        generatedDateTime: '2026-12-03T10:00:00.000Z',
+        data: {
+          envelopeId: ENVELOPE_A,
+          envelopeSummary: {
+            status: 'completed',
+            envelopeDocuments: [{ documentId: '1', name: 'big.pdf', PDFBytes: pdfBytes }],
+          },
+        },
+      }),
+    );
+  }
+
+  it('parses and extracts a PDF whose base64 is over 25 MiB in JSON', () => {
+    expect(base64.length).toBeGreaterThanOrEqual(25 * MIB);
+    const body = jsonDelivery(base64);
+
+    const event = parsed(body);
+    const result = extractDocuments(body, JSON_TYPE);
+
+    expect(event.documents).toEqual([{ documentId: '1', name: 'big.pdf', sizeBytes: pdf.length }]);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.documents).toHaveLength(1);
+    expect(result.documents[0].pdf.equals(pdf)).toBe(true);
+  });
+
+  it('parses and extracts a PDF whose base64 is over 25 MiB broken into lines in XML', () => {
+    const lines = base64.match(/.{1,76}/g)!.join('\r\n');
+    const body = Buffer.from(
+      legacyXml(
+        '<Status>Completed</Status>',
+        '<DocumentPDFs><DocumentPDF><Name>big.pdf</Name><DocumentID>1</DocumentID>' +
+          `<PDFBytes>${lines}</PDFBytes></DocumentPDF></DocumentPDFs>`,
+      ),
+    );
+
+    const result = extractDocuments(body, XML_TYPE);
+
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.documents[0].pdf.equals(pdf)).toBe(true);
+  });
+
+  it('still rejects a 25 MiB document with one character outside the base64 alphabet', () => {
+    const middle = base64.length / 2;
+    const spoiled = `${base64.slice(0, middle)}!${base64.slice(middle + 1)}`;
+
+    const result = rejection(jsonDelivery(spoiled), JSON_TYPE);
+
+    expect(result.reason).toBe('body_invalid_event');
+    expect(result.detail).toMatch(/PDFBytes is not base64/);
+  });
+
+  it.each([
+    ['a length that is not a multiple of four', 'AAAAA'],
+    ['three padding characters', 'A==='],
+    ['padding in the middle', 'AA==AAAA'],
+    ['padding alone', '===='],
+    ['a URL-safe alphabet', 'AA-_'],
+  ])('rejects PDF bytes with %s as not base64', (_label, pdfBytes) => {
+    const result = rejection(jsonDelivery(pdfBytes), JSON_TYPE);
+
+    expect(result.reason).toBe('body_invalid_event');
+    expect(result.detail).toMatch(/PDFBytes is not base64/);
   });
 });

@@ -23,7 +23,11 @@ export type ReadOutcome = { readonly ok: true; readonly reading: DeliveryReading
 /** Event names are tokens: they end up in logs, metric labels and job names. */
 const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+// no nested quantifiers: a grouped `(?:x{4})*` recurses per group in V8 and overflows the stack on
+// a PDF of a few MiB; the length and padding rules are checked beside it
+const BASE64_ALPHABET_THEN_PADDING = /^[A-Za-z0-9+/]*={0,2}$/;
+const BASE64_LINE_BREAK = /[\t\n\r ]/;
+const BASE64_LINE_BREAKS = /[\t\n\r ]+/g;
 
 export function rejectBody(reason: ConnectParseReason, detail: string): ParseRejection {
   return { ok: false, reason, detail };
@@ -39,8 +43,13 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** Strips the line breaks base64 may carry; `undefined` when what is left is not base64. */
 export function canonicalBase64(value: string): string | undefined {
-  const compact = value.replace(/[\t\n\r ]+/g, '');
-  return BASE64.test(compact) ? compact : undefined;
+  const compact = BASE64_LINE_BREAK.test(value) ? value.replace(BASE64_LINE_BREAKS, '') : value;
+  return isStrictBase64(compact) ? compact : undefined;
+}
+
+/** Standard base64 with its padding, checked in linear time whatever the length. */
+export function isStrictBase64(value: string): boolean {
+  return value.length % 4 === 0 && BASE64_ALPHABET_THEN_PADDING.test(value);
 }
 
 /** The number of bytes a canonical base64 string decodes to. */
