@@ -49,26 +49,30 @@ export async function redisAnswers(url: string, timeoutMs = 1000): Promise<boole
   });
 }
 
-function redisServerInstalled(): boolean {
-  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+function installed(command: string): boolean {
+  return spawnSync(command, ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
 /**
  * Uses the Redis at `url` when it answers; otherwise starts a local `redis-server` (append-only
  * file in `dataDir`, loopback only, a free port) when one is installed.
  */
-export async function ensureRedis(url: string, dataDir: string): Promise<StackRedis> {
+export async function ensureRedis(
+  url: string,
+  dataDir: string,
+  redisServer = 'redis-server',
+): Promise<StackRedis> {
   if (await redisAnswers(url)) {
     return { url, started: false, stop: () => Promise.resolve() };
   }
-  if (!redisServerInstalled()) {
+  if (!installed(redisServer)) {
     throw new RedisUnavailableError(url);
   }
 
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const port = await freePort(6380);
   const child: ChildProcess = spawn(
-    'redis-server',
+    redisServer,
     [
       '--bind',
       '127.0.0.1',
