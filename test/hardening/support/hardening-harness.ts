@@ -126,6 +126,8 @@ export async function startJwksServer(tls: {
   certPem: string;
   keyPem: string;
   jwks: { keys: unknown[] };
+  /** Listen here (to come back on the same address after a stop); default ephemeral. */
+  port?: number;
 }): Promise<JwksServer> {
   let jwks = tls.jwks;
   let count = 0;
@@ -134,7 +136,7 @@ export async function startJwksServer(tls: {
     response.writeHead(200, { 'content-type': 'application/json' });
     response.end(JSON.stringify(jwks));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(tls.port ?? 0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
     url: `https://127.0.0.1:${port}/jwks`,
