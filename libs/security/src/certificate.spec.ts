@@ -127,6 +127,20 @@ describe('certificate validity', () => {
     expect(checkValidity(cert, new Date(Number.NaN)).ok).toBe(false);
   });
 
+  it.each([
+    ['UTCTime on a single-digit day', '2026-02-03T04:05:06Z', '2026-12-31T23:59:59Z'],
+    ['UTCTime at its first and last years', '1950-01-01T00:00:00Z', '2049-12-31T23:59:59Z'],
+    ['GeneralizedTime from 2050 on', '2050-01-01T00:00:00Z', '9999-12-31T23:59:59Z'],
+    ['a leap day', '2028-02-29T12:00:00Z', '2028-03-01T00:00:01Z'],
+  ])('reads the validity period to the second from %s', async (_label, from, to) => {
+    const period = { notBefore: new Date(from), notAfter: new Date(to) };
+    const { cert } = await issueTestCertificate({ subject: 'CN=dated', ...period });
+
+    expect(checkValidity(cert, period.notBefore)).toEqual({ ok: true, evidence: period });
+    expect(checkValidity(cert, new Date(period.notBefore.getTime() - 1000)).ok).toBe(false);
+    expect(checkValidity(cert, new Date(period.notAfter.getTime() + 1000)).ok).toBe(false);
+  });
+
   it('reports the RFC 8705 appendix certificate as expired today', () => {
     const verdict = parseCertificate(RFC8705_PEM);
     if (!verdict.ok) throw new Error('fixture must parse');

@@ -72,15 +72,19 @@ export function checkValidity(
   return accept(period);
 }
 
-/** Reads the validity period to the second (node's own strings lose nothing, but need parsing). */
+/**
+ * Reads the validity period to the second from node's own fields (OpenSSL prints both times in
+ * GMT to the second, as X.509 stores them), without parsing the certificate again.
+ */
 export function validityPeriod(
   cert: X509Certificate,
 ): { notBefore: Date; notAfter: Date } | undefined {
-  const structured = toPeculiar(cert);
-  if (structured === undefined) {
+  const notBefore = new Date(cert.validFrom);
+  const notAfter = new Date(cert.validTo);
+  if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) {
     return undefined;
   }
-  return { notBefore: structured.notBefore, notAfter: structured.notAfter };
+  return { notBefore, notAfter };
 }
 
 /** Reads a node certificate with @peculiar/x509 for structured access; undefined if it cannot. */

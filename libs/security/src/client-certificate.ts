@@ -1,11 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 
 import { checkValidity } from './certificate.js';
-import {
-  certificateIssuerRdns,
-  certificateSubjectRdns,
-  formatDistinguishedName,
-} from './distinguished-name.js';
+import { certificateFacts } from './certificate-facts.js';
 import { matchSubject, type SubjectRule } from './subject-rule.js';
 import { matchesPinnedThumbprint, thumbprintS256 } from './thumbprint.js';
 import { verifyCertificateChain, type TrustBundle } from './trust-bundle.js';
@@ -85,10 +81,11 @@ export function evaluateClientCertificate(
     return reject('certificate_not_pinned');
   }
 
+  const facts = certificateFacts(leaf);
   return accept({
     source: presented.source,
-    subject: formatDistinguishedName(certificateSubjectRdns(leaf)),
-    issuer: formatDistinguishedName(certificateIssuerRdns(leaf)),
+    subject: facts.subjectDn,
+    issuer: facts.issuerDn,
     serialNumber: leaf.serialNumber,
     thumbprint: thumbprintS256(leaf),
     notAfter: validity.evidence.notAfter.toISOString(),

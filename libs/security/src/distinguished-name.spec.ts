@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 
+import { certificateSubjectRdns } from './certificate-facts.js';
 import {
-  certificateSubjectRdns,
   distinguishedNamesMatch,
   formatDistinguishedName,
   parseDistinguishedName,

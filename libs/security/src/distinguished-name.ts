@@ -1,6 +1,3 @@
-import type { X509Certificate } from 'node:crypto';
-
-import { toPeculiar } from './certificate.js';
 import { accept, reject, type Verdict } from './verdict.js';
 
 /** One attribute of a relative distinguished name; `type` is always a dotted OID. */
@@ -114,32 +111,6 @@ export function formatDistinguishedName(rdns: readonly Rdn[]): string {
     .join(', ');
 }
 
-/** The certificate's subject as structured RDNs in certificate order (read by @peculiar/x509). */
-export function certificateSubjectRdns(cert: X509Certificate): Rdn[] {
-  const structured = toPeculiar(cert);
-  if (structured === undefined) {
-    return [];
-  }
-  try {
-    return jsonNameToRdns(structured.subjectName.toJSON());
-  } catch {
-    return [];
-  }
-}
-
-/** The certificate's issuer as structured RDNs in certificate order (read by @peculiar/x509). */
-export function certificateIssuerRdns(cert: X509Certificate): Rdn[] {
-  const structured = toPeculiar(cert);
-  if (structured === undefined) {
-    return [];
-  }
-  try {
-    return jsonNameToRdns(structured.issuerName.toJSON());
-  } catch {
-    return [];
-  }
-}
-
 /**
  * Whether two DNs are equal as SETS of RDNs: attribute types by OID, values case-insensitively
  * after whitespace normalisation; the order of RDNs and of attributes inside an RDN is ignored.
@@ -164,7 +135,8 @@ function normaliseValue(value: string): string {
   return value.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
 }
 
-function jsonNameToRdns(json: readonly Record<string, string[]>[]): Rdn[] {
+/** RDNs from @peculiar/x509's JSON form of a name; throws on an attribute it cannot name. */
+export function rdnsFromNameJson(json: readonly Record<string, string[]>[]): Rdn[] {
   return json.map((item) =>
     Object.entries(item).flatMap(([name, values]) => {
       const type = NUMERIC_OID.test(name) ? name : ATTRIBUTE_OIDS[name.toLowerCase()];

@@ -13,6 +13,7 @@ export {
 } from './basic-authorization.js';
 export { verifyBasicCredentials } from './basic-credentials.js';
 export { checkCertificateBinding } from './certificate-binding.js';
+export { certificateIssuerRdns, certificateSubjectRdns } from './certificate-facts.js';
 export {
   checkValidity,
   parseCertificate,
@@ -33,8 +34,6 @@ export {
   type HmacKey,
 } from './connect-hmac.js';
 export {
-  certificateIssuerRdns,
-  certificateSubjectRdns,
   distinguishedNamesMatch,
   formatDistinguishedName,
   parseDistinguishedName,

@@ -1,14 +1,8 @@
 import { isIP } from 'node:net';
 import type { X509Certificate } from 'node:crypto';
 
-import * as x509 from '@peculiar/x509';
-
-import { toPeculiar } from './certificate.js';
-import {
-  certificateSubjectRdns,
-  distinguishedNamesMatch,
-  parseDistinguishedName,
-} from './distinguished-name.js';
+import { certificateFacts } from './certificate-facts.js';
+import { distinguishedNamesMatch, parseDistinguishedName } from './distinguished-name.js';
 import { accept, reject, type Verdict } from './verdict.js';
 
 /** One RFC 8705 §2.1.2 subject value a client certificate must carry (exactly one member). */
@@ -41,7 +35,7 @@ function matchRule(cert: X509Certificate, rule: SubjectRule): Verdict<{ matched:
     if (!expected.ok || expected.evidence.length === 0) {
       return reject('certificate_policy_invalid', 'subjectDn is not an RFC 4514 DN');
     }
-    return distinguishedNamesMatch(certificateSubjectRdns(cert), expected.evidence)
+    return distinguishedNamesMatch(certificateFacts(cert).subject, expected.evidence)
       ? accept({ matched: `subjectDn:${rule.subjectDn}` })
       : reject('certificate_subject_mismatch', 'subject DN differs');
   }
@@ -79,19 +73,10 @@ function matchRule(cert: X509Certificate, rule: SubjectRule): Verdict<{ matched:
     if (rule.sanUri.length === 0) {
       return reject('certificate_policy_invalid', 'sanUri is empty');
     }
-    return sanUris(cert).includes(rule.sanUri)
+    return certificateFacts(cert).sanUris.includes(rule.sanUri)
       ? accept({ matched: `sanUri:${rule.sanUri}` })
       : reject('certificate_subject_mismatch', 'no matching uniformResourceIdentifier');
   }
 
   return reject('certificate_policy_invalid', 'unknown subject rule');
-}
-
-function sanUris(cert: X509Certificate): string[] {
-  const structured = toPeculiar(cert);
-  const san = structured?.getExtension(x509.SubjectAlternativeNameExtension);
-  if (san === undefined || san === null) {
-    return [];
-  }
-  return san.names.items.filter((name) => name.type === 'url').map((name) => name.value);
 }

@@ -1,8 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 
-import * as x509 from '@peculiar/x509';
-
-import { checkValidity, parseCertificateChain, toPeculiar } from './certificate.js';
+import { checkValidity, parseCertificateChain } from './certificate.js';
+import { certificateFacts } from './certificate-facts.js';
 import { accept, reject, type Verdict } from './verdict.js';
 
 /** The CA certificates a forwarded client certificate must chain to (kept apart from system roots). */
@@ -107,17 +106,9 @@ function issuedBy(
 }
 
 function isCertificateAuthority(cert: X509Certificate, intermediatesBelow = 0): boolean {
-  const structured = toPeculiar(cert);
-  if (structured === undefined) {
+  const authority = certificateFacts(cert).authority;
+  if (authority === undefined) {
     return false;
   }
-  const constraints = structured.getExtension(x509.BasicConstraintsExtension);
-  if (constraints === null || !constraints.ca) {
-    return false;
-  }
-  if (constraints.pathLength !== undefined && intermediatesBelow > constraints.pathLength) {
-    return false;
-  }
-  const keyUsage = structured.getExtension(x509.KeyUsagesExtension);
-  return keyUsage === null || (keyUsage.usages & x509.KeyUsageFlags.keyCertSign) !== 0;
+  return authority.pathLength === undefined || intermediatesBelow <= authority.pathLength;
 }
