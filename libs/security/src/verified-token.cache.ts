@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 import type { AccessTokenClaims } from './access-token.verifier.js';
 
@@ -59,5 +59,6 @@ export class VerifiedTokenCache {
 }
 
 function cacheKey(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('base64url');
+  // one-shot hash (Node >= 20.12): no Hash object per lookup, which is most of a hit's cost
+  return hash('sha256', token, 'base64url');
 }
