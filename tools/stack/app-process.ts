@@ -22,13 +22,21 @@ export interface AppProcessOptions {
   readonly readyTimeoutMs?: number;
 }
 
+/** How an app ended; `forced` means it ignored SIGTERM for the whole grace period. */
+export interface AppExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly forced: boolean;
+}
+
 /** One app running as a child process of the stack. */
 export class AppProcess {
   private readonly recent: string[] = [];
+  private forced = false;
   /** How long the app took from spawn to its first 200 on the readiness URL. */
   readyAfterMs = 0;
-  /** Resolves with the exit code (null after a signal) once the process has exited. */
-  readonly exited: Promise<number | null>;
+  /** Resolves once the process has exited: its code, or the signal that ended it. */
+  readonly exited: Promise<AppExit>;
   private logFile?: WriteStream;
 
   private constructor(
@@ -43,7 +51,9 @@ export class AppProcess {
       if (!stream) continue;
       createInterface({ input: stream }).on('line', (line) => this.onLine(line));
     }
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal, forced: this.forced })),
+    );
   }
 
   /** Starts the script with `node` and waits until its readiness URL answers 200. */
@@ -64,8 +74,8 @@ export class AppProcess {
     return this.child.pid;
   }
 
-  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`; resolves with the exit code. */
-  async stop(graceMs = 10_000, say?: (line: string) => void): Promise<number | null> {
+  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+  async stop(graceMs = 10_000, say?: (line: string) => void): Promise<AppExit> {
     if (this.child.exitCode === null && this.child.signalCode === null) {
       this.child.kill('SIGTERM');
       const code = await Promise.race([
@@ -74,12 +84,13 @@ export class AppProcess {
       ]);
       if (code === 'timeout') {
         say?.(`${this.name} did not exit within ${graceMs} ms of SIGTERM; killing it`);
+        this.forced = true;
         this.child.kill('SIGKILL');
       }
     }
-    const code = await this.exited;
+    const exit = await this.exited;
     await new Promise<void>((resolve) => (this.logFile ? this.logFile.end(resolve) : resolve()));
-    return code;
+    return exit;
   }
 
   private onLine(line: string): void {

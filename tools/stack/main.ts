@@ -72,9 +72,11 @@ async function up(options: UpOptions): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     for (const app of stack.apps) {
-      void app.exited.then((code) => {
+      void app.exited.then((exit) => {
         if (!stopping) {
-          console.error(`stack: ${app.name} exited (${code ?? 'signal'}); stopping the others`);
+          console.error(
+            `stack: ${app.name} exited (${exit.code ?? exit.signal}); stopping the others`,
+          );
           stop('SIGTERM');
         }
       });
