@@ -1,8 +1,8 @@
-import { createHash, timingSafeEqual, type X509Certificate } from 'node:crypto';
+import { hash, timingSafeEqual, type X509Certificate } from 'node:crypto';
 
 /** The RFC 8705 `x5t#S256` thumbprint: base64url (no padding) of SHA-256 over the DER bytes. */
 export function thumbprintS256(cert: X509Certificate): string {
-  return createHash('sha256').update(cert.raw).digest('base64url');
+  return hash('sha256', cert.raw, 'base64url');
 }
 
 /** Compares two thumbprint strings in constant time (over digests, so lengths never leak). */
@@ -21,5 +21,5 @@ export function matchesPinnedThumbprint(cert: X509Certificate, pins: readonly st
 }
 
 function sha256(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
+  return hash('sha256', value, 'buffer');
 }
