@@ -131,7 +131,12 @@ export async function startWorker(
   consumers: NonNullable<ModuleMetadata['imports']>,
 ): Promise<{ app: INestApplication; url: string }> {
   const app = await createWorkerApp(config, consumers);
-  await app.listen(0, '127.0.0.1');
+  try {
+    await app.listen(0, '127.0.0.1');
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   const address = app.getHttpServer().address() as { port: number };
   return { app, url: `http://127.0.0.1:${address.port}` };
 }

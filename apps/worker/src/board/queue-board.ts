@@ -2,29 +2,14 @@ import { Logger, type INestApplication } from '@nestjs/common';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import {
-  consumerQueueName,
-  DEAD_LETTER_QUEUE,
-  DELIVERIES_QUEUE,
-  QUARANTINE_QUEUE,
-} from '@countersign/queue';
 import { ConsumerRegistry } from '../consumer/consumer-registry.js';
+import { countersignQueueNames } from '../redis/countersign-queues.js';
 import { QueueRegistry } from '../redis/queue-registry.js';
 import { boardAuthentication } from './board-authentication.js';
 import type { QueueBoardConfig } from './queue-board.config.js';
 
 /** Where the board is served on the worker's HTTP port. */
 export const QUEUE_BOARD_PATH = '/board';
-
-/** Every Countersign queue this application knows, in the order a delivery meets them. */
-export function countersignQueueNames(consumers: ConsumerRegistry): string[] {
-  return [
-    DELIVERIES_QUEUE,
-    QUARANTINE_QUEUE,
-    ...consumers.all().map((consumer) => consumerQueueName(consumer.options.name)),
-    DEAD_LETTER_QUEUE,
-  ];
-}
 
 /**
  * Serves Bull Board at /board behind Basic authentication, read-only: it shows every queue with
