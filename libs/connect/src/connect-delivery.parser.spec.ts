@@ -197,9 +197,16 @@ describe('parseConnectDelivery: media types and empty bodies', () => {
   it.each([
     ['an empty body', ''],
     ['a whitespace-only body', ' \r\n\t'],
+    ['a body of vertical tabs and form feeds', '\v\f\v'],
   ])('rejects %s as body_empty', (_label, body) => {
     expect(rejection(body, JSON_TYPE).reason).toBe('body_empty');
     expect(rejection(body, XML_TYPE).reason).toBe('body_empty');
+  });
+
+  it('reads a body that starts with blank lines as a body, not as empty', () => {
+    const body = Buffer.concat([Buffer.from('\r\n \n'), fixture('envelope-sent.json')]);
+
+    expect(parsed(body).event).toBe('envelope-sent');
   });
 });
 
