@@ -64,6 +64,10 @@ export class ChildApp {
     throw new Error(`${options.name} did not become ready:\n${app.lines.slice(-20).join('\n')}`);
   }
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   get running(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
