@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigurationError } from '@countersign/common';
@@ -157,5 +157,32 @@ describe('compileProfiles', () => {
     expect(await problemsOf({ 'Bad Name': { checks: ['hmac'], hmac: HMAC } })).toContain(
       'profile "Bad Name"',
     );
+  });
+});
+
+describe('the example profiles file', () => {
+  it('compiles as documented, with the dev PKI at .countersign/pki', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'cs-profiles-example-'));
+    try {
+      const { generateDevPki } = await import('../../../../tools/pki/dev-pki.js');
+      await generateDevPki({ outDir: join(root, '.countersign/pki') });
+      const exampleDir = join(root, 'apps/listener');
+      await mkdir(exampleDir, { recursive: true });
+      await copyFile(
+        join(process.cwd(), 'apps/listener/profiles.example.json'),
+        join(exampleDir, 'profiles.example.json'),
+      );
+
+      const profiles = compileProfiles(join(exampleDir, 'profiles.example.json'), {
+        mode: 'tls',
+        clientCaPem: await readFile(join(root, '.countersign/pki/ca-bundle.pem'), 'utf8'),
+        env: { CONNECT_HMAC_KEY_1: 'key-one', CONNECT_HMAC_KEY_2: 'key-two' },
+      });
+      expect([...profiles.keys()]).toEqual(['docusign', 'docusign-hmac-only']);
+      expect(profiles.get('docusign')?.token?.remoteJwks).toBe(true);
+      expect(profiles.get('docusign')?.certificate?.profileTrust).toBeDefined();
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
