@@ -6,7 +6,10 @@ import { Redis } from 'ioredis';
 import { deliveryKey, parseConnectDelivery } from '@countersign/connect';
 import { DELIVERIES_QUEUE, queuePrefix, type VerifiedEnvelope } from '@countersign/queue';
 import { runDeadLettersCli } from '../../apps/worker/src/dead-letters/dead-letters.cli.js';
+import { generateDeliveries } from '../../tools/simulator/deliveries.js';
+import { ConnectSimulator, type DeliveryOutcome } from '../../tools/simulator/simulator.js';
 import { OwnRedis, statusOf, type ChildApp } from './support/child-processes.js';
+import { HardeningStack } from './support/hardening-stack.js';
 import {
   REDIS_URL,
   deleteKeys,
@@ -324,6 +327,63 @@ describe('faults: no acknowledged delivery lost, none processed twice', () => {
       });
       expect(await letters()).toEqual([]);
     });
+  });
+
+  describe('listener SIGKILLed mid-request (whole stack from dist/)', () => {
+    let stack: HardeningStack;
+
+    beforeAll(async () => {
+      stack = await HardeningStack.start(join(dir, 'listener-kill'));
+    }, 60_000);
+
+    afterAll(async () => {
+      await stack?.stop();
+    });
+
+    it('loses no acknowledged delivery, and a delivery that got no 200 is retried and processed once', async () => {
+      const deliveries = await generateDeliveries({
+        fixturesDir: join(process.cwd(), 'test/fixtures/connect'),
+        count: 60,
+        format: 'json',
+      });
+      const connect = new ConnectSimulator({
+        ...stack.simulator,
+        retryDelaysMs: [300],
+        maxAttempts: 40,
+      });
+      const outcomes: DeliveryOutcome[] = [];
+      let next = 0;
+      const lane = async () => {
+        while (next < deliveries.length) {
+          const delivery = deliveries[next];
+          next += 1;
+          outcomes.push(await connect.deliver(delivery));
+        }
+      };
+      const ledger = new LedgerReader(stack.prefix, REDIS_URL);
+      try {
+        const sending = Promise.all(Array.from({ length: 6 }, lane));
+        await waitFor(() => outcomes.length >= 15, 'fifteen deliveries answered');
+        await stack.killListener();
+        await stack.restartListener();
+        await sending;
+
+        expect(outcomes.filter((outcome) => !outcome.ok)).toEqual([]);
+        expect(outcomes.some((outcome) => outcome.attempts > 1)).toBe(true);
+        const keys = deliveries.map((delivery) => keyOf(delivery.body));
+        await waitFor(() => ledger.complete(['ledger-a', 'ledger-b'], keys), 'every job', 30_000);
+        const done = await ledger.done();
+        expect(done.size).toBe(keys.length * 2);
+        expect([...done.values()].filter((count) => count !== 1)).toEqual([]);
+        process.stderr.write(
+          `listener kill: ${outcomes.filter((o) => o.attempts > 1).length} deliveries retried, ` +
+            `${outcomes.filter((o) => o.answer === 'duplicate').length} answered duplicate\n`,
+        );
+      } finally {
+        connect.close();
+        ledger.close();
+      }
+    }, 90_000);
   });
 
   describe('authorization server down', () => {
