@@ -261,6 +261,31 @@ describe('parseConnectDelivery: JSON SIM', () => {
     expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
   });
 
+  it('drops forbidden keys spelled with \\u escapes', () => {
+    const body =
+      '{"event":"envelope-sent","data":{"envelopeId":"e","\\u005f_proto__":{"isAdmin":true},' +
+      '"construct\\u006fr":1,"\\u0070rototype":2,"kept":3}}';
+
+    expect(parsed(body).data).toEqual({ envelopeId: 'e', kept: 3 });
+  });
+
+  it('drops forbidden keys from a body too large to be scanned for them first', () => {
+    const body = JSON.stringify({
+      event: 'envelope-sent',
+      data: { envelopeId: 'e', padding: 'x'.repeat(128 * 1024), kept: 1 },
+    }).replace('"kept":1', '"kept":1,"__proto__":{"isAdmin":true},"constructor":2');
+    const event = parsed(body);
+
+    expect(Object.keys(event.data).sort()).toEqual(['envelopeId', 'kept', 'padding']);
+    expect(Object.hasOwn(event.data, '__proto__')).toBe(false);
+  });
+
+  it('keeps every key of a body that names no forbidden key', () => {
+    const event = parsed('{"event":"envelope-sent","data":{"envelopeId":"e","protocol":"x"}}');
+
+    expect(event.data).toEqual({ envelopeId: 'e', protocol: 'x' });
+  });
+
   it.each([
     ['an array body', '[]', /not a JSON object/],
     ['a string body', '"envelope-sent"', /not a JSON object/],

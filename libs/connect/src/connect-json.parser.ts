@@ -15,6 +15,9 @@ import {
 /** Keys that could reach an object's prototype if the parsed value were ever merged. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
+const FORBIDDEN_KEY_SPELLING = /__proto__|constructor|prototype|\\u/;
+const SCANNED_BODY_MAX_LENGTH = 64 * 1024;
+
 const MAX_DEPTH = 64;
 
 const IDENTIFIER_FIELDS = ['accountId', 'userId', 'envelopeId', 'templateId'] as const;
@@ -30,7 +33,7 @@ export function readJsonDelivery(body: Buffer): ReadOutcome {
 
   let root: unknown;
   try {
-    root = JSON.parse(text, dropForbiddenKeys);
+    root = JSON.parse(text, mayNameForbiddenKey(text) ? dropForbiddenKeys : undefined);
   } catch (error) {
     const message = error instanceof Error ? error.message : 'unreadable';
     return rejectBody('body_malformed_json', `the body is not JSON: ${message.slice(0, 120)}`);
@@ -105,6 +108,15 @@ export function readJsonDelivery(body: Buffer): ReadOutcome {
         : { ...data, envelopeSummary: summary.strippedSummary },
   };
   return { ok: true, reading: { event: eventModel, pdfs: summary.pdfs } };
+}
+
+/**
+ * Whether the text could hold a forbidden key. A key spells its name either literally or with
+ * `\\u` escapes, so a small body with neither needs no reviver (most of a parse's cost). A large
+ * body always gets the reviver: it has few keys, and scanning it would cost more than they do.
+ */
+function mayNameForbiddenKey(text: string): boolean {
+  return text.length > SCANNED_BODY_MAX_LENGTH || FORBIDDEN_KEY_SPELLING.test(text);
 }
 
 function dropForbiddenKeys(key: string, value: unknown): unknown {
