@@ -16,6 +16,19 @@ import { TokenIssuer } from './oauth/token.issuer.js';
 import { TokenService } from './oauth/token.service.js';
 import { FailedAuthenticationLimiter } from './rate-limit/failed-authentication.limiter.js';
 
+/**
+ * Paths of the auth-server's own secret-bearing structures (a client entry's secret hash, the TLS
+ * key of the configuration, a stored signing key), redacted if one is ever handed to the logger.
+ */
+const AUTH_SERVER_REDACTED_LOG_PATHS = [
+  'client_secret_hash',
+  '*.client_secret_hash',
+  'tls.key',
+  '*.tls.key',
+  'privateJwk',
+  '*.privateJwk',
+];
+
 /** The authorization server: client credentials grant, mTLS client auth, bound JWTs. */
 @Module({})
 export class AuthServerModule implements OnApplicationShutdown {
@@ -25,7 +38,11 @@ export class AuthServerModule implements OnApplicationShutdown {
     return {
       module: AuthServerModule,
       imports: [
-        createLoggerModule({ app: 'auth-server', level: config.logLevel }),
+        createLoggerModule({
+          app: 'auth-server',
+          level: config.logLevel,
+          redact: AUTH_SERVER_REDACTED_LOG_PATHS,
+        }),
         MetricsModule.forRoot('auth-server'),
       ],
       controllers: [OAuthController, DiscoveryController, HealthController],
