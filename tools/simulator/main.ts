@@ -120,9 +120,17 @@ const program = new Command('simulate')
     'start deliveries at this rate instead of one after another',
     positiveNumber,
   )
-  .option('--retry-schedule <waits>', 'waits between attempts', schedule, [1000, 2000, 4000])
+  .addOption(
+    new Option('--retry-schedule <waits>', 'waits between attempts, e.g. 1s,2s,4s (Connect: 1d)')
+      .argParser(schedule)
+      .default([1000, 2000, 4000], '1s,2s,4s'),
+  )
   .option('--max-attempts <n>', 'attempts per delivery (default: waits + 1)', positiveInteger)
-  .option('--timeout <duration>', 'per-request timeout', duration, 100_000)
+  .addOption(
+    new Option('--timeout <duration>', 'per-request timeout (Connect waits 100 s)')
+      .argParser(duration)
+      .default(100_000, '100s'),
+  )
   .addOption(
     new Option('--attack <mode>', 'send each delivery as this attack; success = refused').choices(
       ATTACK_MODES,

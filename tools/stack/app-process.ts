@@ -20,6 +20,8 @@ export interface AppProcessOptions {
   /** CA bundle for an https readiness URL. */
   readonly ca?: string;
   readonly readyTimeoutMs?: number;
+  /** Aborting it gives up waiting (the process is stopped). */
+  readonly signal?: AbortSignal;
 }
 
 /** How an app ended; `forced` means it ignored SIGTERM for the whole grace period. */
@@ -108,6 +110,10 @@ export class AppProcess {
     const agent = options.ca ? new Agent({ ca: options.ca, keepAlive: false }) : undefined;
     try {
       while (Date.now() < deadline) {
+        if (options.signal?.aborted) {
+          await this.stop(2000);
+          throw new Error(`${this.name}: start-up interrupted`);
+        }
         if (this.child.exitCode !== null || this.child.signalCode !== null) {
           throw new Error(
             `${this.name} exited (${this.child.exitCode ?? this.child.signalCode}) while starting:\n` +

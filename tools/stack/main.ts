@@ -21,19 +21,37 @@ interface InitOptions {
 }
 
 async function up(options: UpOptions): Promise<number> {
+  // Ctrl-C during start-up stops what already started instead of leaving it running
+  const startup = new AbortController();
+  const interrupt = () => startup.abort();
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+
   let stack: RunningStack;
   try {
     stack = await startStack({
       dir: options.dir,
       logs: options.logs,
       ports: options.ephemeralPorts ? 'ephemeral' : 'default',
+      signal: startup.signal,
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
+    if (startup.signal.aborted) {
+      console.error('stack: interrupted during start-up; everything started was stopped');
+      return 130;
+    }
     console.error(
       error instanceof RedisUnavailableError ? message : `stack: could not start: ${message}`,
     );
     return 1;
+  } finally {
+    process.removeListener('SIGINT', interrupt);
+    process.removeListener('SIGTERM', interrupt);
+  }
+  if (startup.signal.aborted) {
+    await stack.stop();
+    return 130;
   }
 
   const { urls, files } = stack.config;

@@ -27,6 +27,8 @@ export interface StackOptions {
   readonly runDir?: string;
   readonly inlinePayloadMaxBytes?: number;
   readonly pkiProvider?: DevPkiProvider;
+  /** Aborting it during start-up stops what was started and rejects. */
+  readonly signal?: AbortSignal;
   /** Progress lines for a person (default: console.log). */
   readonly say?: (line: string) => void;
 }
@@ -137,6 +139,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         cwd: root,
         logs: logTarget('auth-server'),
         readyUrl: `${config.urls.issuer}/health/ready`,
+        signal: options.signal,
         ca: caPem,
       }),
     );
@@ -151,6 +154,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         cwd: root,
         logs: logTarget('listener'),
         readyUrl: `${config.urls.listener}/health/ready`,
+        signal: options.signal,
         ca: caPem,
       }),
       AppProcess.start({
@@ -160,6 +164,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         cwd: root,
         logs: logTarget('worker'),
         readyUrl: `${config.urls.worker}/health/ready`,
+        signal: options.signal,
       }),
     ]);
     for (const result of started) {
