@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
 import { ConfigurationError } from '@countersign/common';
 import { loadListenerSettings } from './config/listener-settings.js';
 import { createListenerApp } from './listener.app.js';
@@ -18,6 +19,13 @@ async function bootstrap(): Promise<void> {
   const app = await createListenerApp(settings);
   app.enableShutdownHooks();
   await app.listen(settings.env.LISTENER_PORT, settings.env.LISTENER_HOST);
+  new Logger('Listener').log({
+    msg: 'listening for Connect deliveries',
+    mode: settings.env.LISTENER_MODE,
+    host: settings.env.LISTENER_HOST,
+    port: settings.env.LISTENER_PORT,
+    profiles: [...settings.profiles.values()].map(({ name, checks }) => ({ name, checks })),
+  });
 }
 
 await bootstrap();
