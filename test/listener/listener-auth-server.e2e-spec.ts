@@ -5,6 +5,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import { DELIVERIES_QUEUE, queuePrefix, type VerifiedEnvelope } from '@countersign/queue';
 import { createAuthServer } from '../../apps/auth-server/src/app.js';
 import { loadAuthServerConfig } from '../../apps/auth-server/src/config/auth-server.config.js';
 import {
@@ -168,10 +170,35 @@ describe('listener with tokens from the Countersign auth-server', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('accepts a bound token from the auth-server over the same certificate', async () => {
-    const response = await deliver(pki.connect, await issueToken(pki.connect));
+  it('accepts a bound token from the auth-server and records its evidence in the envelope', async () => {
+    const token = await issueToken(pki.connect);
+    const response = await deliver(pki.connect, token);
     expect(response.status).toBe(200);
     expect(response.json.status).toBe('enqueued');
+
+    const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
+    const queue = new Queue<VerifiedEnvelope>(DELIVERIES_QUEUE, {
+      connection: { host: '127.0.0.1', port: 6379 },
+      prefix: queuePrefix(prefix, DELIVERIES_QUEUE),
+    });
+    try {
+      const job = (await queue.getJobs(['waiting'])).find(
+        (candidate) => candidate.data.deliveryId === response.json.deliveryId,
+      );
+      expect(job?.data.evidence).toMatchObject({
+        checks: ['mtls', 'oauth', 'bound-token'],
+        certificate: { thumbprint: pki.connect.thumbprint, source: 'tls' },
+        token: {
+          clientId: CLIENT_ID,
+          jti: claims.jti,
+          issuer: claims.iss,
+          boundThumbprint: pki.connect.thumbprint,
+        },
+      });
+      expect(JSON.stringify(job?.data)).not.toContain(token);
+    } finally {
+      await queue.close();
+    }
   });
 
   it('refuses an auth-server token presented over another certificate', async () => {
