@@ -673,6 +673,23 @@ describe('extractDocuments: documents of many MiB', () => {
     expect(result.detail).toMatch(/PDFBytes is not base64/);
   });
 
+  it('accepts base64 whose last character carries non-zero spare bits, as before', () => {
+    const result = extractDocuments(jsonDelivery(`${base64.slice(0, 4 * MIB)}JVBERi1=`), JSON_TYPE);
+
+    expect(result.ok).toBe(true);
+  });
+
+  it.each([
+    ['padding that ends a 1 MiB slice in the middle of the text', `${'A'.repeat(MIB - 2)}==AAAA`],
+    ['a URL-safe character deep inside a large document', `${base64.slice(0, 3 * MIB)}-_AA`],
+    ['a character outside ASCII deep inside a large document', `${base64.slice(0, 2 * MIB)}AAé=`],
+  ])('rejects PDF bytes with %s as not base64', (_label, pdfBytes) => {
+    const result = rejection(jsonDelivery(pdfBytes), JSON_TYPE);
+
+    expect(result.reason).toBe('body_invalid_event');
+    expect(result.detail).toMatch(/PDFBytes is not base64/);
+  });
+
   it.each([
     ['a length that is not a multiple of four', 'AAAAA'],
     ['three padding characters', 'A==='],
