@@ -51,6 +51,7 @@ describe('auth-server OpenAPI document', () => {
 
     expect(document.openapi).toBe('3.1.0');
     expect(document.info.title).toBe('Countersign auth-server');
+    expect(document.servers).toEqual([{ url: server.issuer }]);
     expect(operationsOf(document)).toEqual([
       'GET /.well-known/oauth-authorization-server',
       'GET /health/live',

@@ -48,7 +48,7 @@ export async function createAuthServer(config: AuthServerConfig): Promise<INestA
       'OAuth 2.0 authorization server for DocuSign Connect: client credentials grant, mTLS client ' +
       'authentication and certificate-bound JWT access tokens (RFC 6749, 7662, 7009, 8414, 8705).',
     version: AUTH_SERVER_API_VERSION,
-    configure: configureAuthServerDocument,
+    configure: (builder) => configureAuthServerDocument(builder).addServer(config.issuer),
     complete: addClientCertificateScheme,
   });
   return app;
