@@ -61,6 +61,7 @@ describe('dead letters', () => {
   let prefix: string;
   let redis: Redis;
   let app: INestApplication;
+  let url: string;
 
   async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
     let out = '';
@@ -84,7 +85,7 @@ describe('dead letters', () => {
   beforeAll(async () => {
     prefix = uniquePrefix();
     redis = redisClient();
-    ({ app } = await startWorker(testConfig(prefix, { WORKER_PAYLOAD_DIR: '/nonexistent' }), [
+    ({ app, url } = await startWorker(testConfig(prefix, { WORKER_PAYLOAD_DIR: '/nonexistent' }), [
       TestConsumersModule,
     ]));
   });
@@ -169,6 +170,24 @@ describe('dead letters', () => {
       'both replays',
     );
     expect((await listed()).map((l) => l.consumer)).toEqual(['picky']);
+  });
+
+  it('counts attempts, durations and dead letters per consumer in /metrics', async () => {
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /countersign_dead_letters_total\{consumer="flaky",app="worker"\} [3-9]/,
+    );
+    expect(metrics).toMatch(/countersign_dead_letters_total\{consumer="picky",app="worker"\} 1/);
+    expect(metrics).toMatch(
+      /countersign_consumer_attempts_total\{consumer="flaky",outcome="retry",app="worker"\} [6-9]/,
+    );
+    expect(metrics).toMatch(
+      /countersign_consumer_attempts_total\{consumer="steady",outcome="completed",app="worker"\} \d/,
+    );
+    expect(metrics).toContain('countersign_consumer_duration_seconds_bucket{');
+    expect(metrics).toMatch(
+      /countersign_queue_depth\{queue="dead-letters",state="wait",app="worker"\} 1/,
+    );
   });
 
   it('refuses replay without an id or --all', async () => {

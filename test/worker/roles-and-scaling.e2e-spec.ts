@@ -85,7 +85,9 @@ describe('worker roles and scaling', () => {
     expect(new Set(counted).size).toBe(40);
     expect(of('other')).toHaveLength(40);
 
-    const countingInstances = [countingA, countingB].map((app) => app.get(CountingConsumer));
+    const countingInstances: object[] = [countingA, countingB].map((app) =>
+      app.get(CountingConsumer),
+    );
     expect(of('counting').every((h) => countingInstances.includes(h.by))).toBe(true);
     expect(of('other').every((h) => h.by === otherOnly.get(OtherConsumer))).toBe(true);
     expect(handled.some((h) => h.by === dispatcher.get(CountingConsumer))).toBe(false);
