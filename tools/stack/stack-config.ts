@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 
 import { hashSecret } from '@countersign/security';
@@ -82,23 +82,27 @@ async function writeJson(path: string, value: unknown): Promise<void> {
 
 /**
  * Writes the clients file, the profiles file, the simulator settings and `dev.env` for `layout`
- * (rewritten on every start, since ports may change) and returns each app's environment.
+ * into `outDir` (rewritten on every start, since ports may change) and returns each app's
+ * environment. The demo writes its own into its run directory, leaving the stack's alone.
  */
 export async function writeStackConfig(
   material: DevMaterial,
   layout: StackLayout,
+  outDir: string = material.dir,
 ): Promise<StackConfig> {
   const urls = stackUrls(layout);
   const { pki } = material;
+  const configDir = outDir === material.dir ? material.configDir : join(outDir, 'config');
+  await mkdir(configDir, { recursive: true, mode: 0o700 });
   const files = {
-    clients: join(material.configDir, 'clients.json'),
-    profiles: join(material.configDir, 'profiles.json'),
-    simulator: join(material.dir, 'simulator.json'),
-    devEnv: join(material.dir, 'dev.env'),
+    clients: join(configDir, 'clients.json'),
+    profiles: join(configDir, 'profiles.json'),
+    simulator: join(outDir, 'simulator.json'),
+    devEnv: join(outDir, 'dev.env'),
   };
 
   // relative to the profiles file, so the same files work wherever the directory is mounted
-  const fromConfig = (path: string) => relative(material.configDir, path);
+  const fromConfig = (path: string) => relative(configDir, path);
   const registered = {
     grant_types: ['client_credentials'],
     scope: CONNECT_SCOPE,
@@ -154,14 +158,14 @@ export async function writeStackConfig(
     tokenUrl: urls.tokenEndpoint,
     clientId: CONNECT_CLIENT_ID,
     authMethod: 'client_secret_basic',
-    clientSecretFile: relative(material.dir, material.clientSecretFile),
+    clientSecretFile: relative(outDir, material.clientSecretFile),
     scope: CONNECT_SCOPE,
-    certFile: relative(material.dir, pki.connectClient.cert),
-    keyFile: relative(material.dir, pki.connectClient.key),
-    caFile: relative(material.dir, pki.caBundle),
-    hmacKeyFiles: material.hmacKeyFiles.map((file) => relative(material.dir, file)),
-    attackerCertFile: relative(material.dir, pki.otherSubjectClient.cert),
-    attackerKeyFile: relative(material.dir, pki.otherSubjectClient.key),
+    certFile: relative(outDir, pki.connectClient.cert),
+    keyFile: relative(outDir, pki.connectClient.key),
+    caFile: relative(outDir, pki.caBundle),
+    hmacKeyFiles: material.hmacKeyFiles.map((file) => relative(outDir, file)),
+    attackerCertFile: relative(outDir, pki.otherSubjectClient.cert),
+    attackerKeyFile: relative(outDir, pki.otherSubjectClient.key),
   };
   await writeJson(files.simulator, simulator);
 

@@ -116,7 +116,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     auditLogFile: dataDirs.auditLogFile,
     inlinePayloadMaxBytes: options.inlinePayloadMaxBytes,
   };
-  const config = await writeStackConfig(material, layout);
+  const config = await writeStackConfig(material, layout, runDir ?? material.dir);
 
   const base = baseEnvironment();
   const logTarget = (name: string): LogTarget =>
