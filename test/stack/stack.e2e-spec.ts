@@ -134,12 +134,12 @@ describe('the Connect simulator against the stack', () => {
       run(process.execPath, [SIMULATOR_CLI, '--settings', stack.config.files.simulator, ...args]);
 
     it('exits 0 when every delivery got a 2xx and prints a summary', async () => {
-      const { stdout } = await cli(['--generate', '3', '--rate', '20']);
+      const { stdout } = await cli(['--count', '3', '--rate', '20']);
       expect(stdout).toMatch(/3 deliveries: 3 delivered, 0 failed; 1 token request\(s\)/);
     });
 
     it('exits 0 when every attack was refused', async () => {
-      const { stdout } = await cli(['--generate', '2', '--attack', 'tampered-body']);
+      const { stdout } = await cli(['--count', '2', '--attack', 'tampered-body']);
       expect(stdout).toMatch(/2 attack deliveries \(tampered-body\): 2 refused, 0 not refused/);
       expect(stdout).toMatch(/HTTP 401 +hmac_mismatch/);
     });
@@ -148,7 +148,7 @@ describe('the Connect simulator against the stack', () => {
       const wrongSecret = join(dir, 'wrong-secret');
       await writeFile(wrongSecret, 'not-the-secret\n', { mode: 0o600 });
       const failure = cli([
-        '--generate',
+        '--count',
         '1',
         '--client-secret-file',
         wrongSecret,

@@ -31,7 +31,7 @@ interface CliOptions {
   ca?: string;
   hmacKeyFile?: string[];
   fixtures: string;
-  generate?: number;
+  count?: number;
   format: 'json' | 'xml';
   rate?: number;
   retrySchedule: number[];
@@ -106,8 +106,8 @@ const program = new Command('simulate')
   .option('--hmac-key-file <file>', 'file holding one HMAC key (repeat per key)', collect)
   .option('--fixtures <dir>', 'directory of .json/.xml deliveries', 'test/fixtures/connect')
   .option(
-    '--generate <count>',
-    'send <count> generated events instead of fixtures',
+    '--count <n>',
+    'send <n> generated events (new envelope ids) instead of the fixtures',
     positiveInteger,
   )
   .addOption(
@@ -211,10 +211,10 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  const deliveries = cli.generate
+  const deliveries = cli.count
     ? await generateDeliveries({
         fixturesDir: cli.fixtures,
-        count: cli.generate,
+        count: cli.count,
         format: cli.format,
       })
     : await loadFixtureDeliveries(cli.fixtures);
