@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
-import { extractDocuments, parseConnectDelivery } from './connect-delivery.parser.js';
+import {
+  extractDocuments,
+  parseConnectDelivery,
+  parseConnectDeliveryYielding,
+} from './connect-delivery.parser.js';
 import type { ConnectEvent } from './connect-event.js';
 
 const FIXTURES = new URL('../../../test/fixtures/connect/', import.meta.url);
@@ -701,5 +705,65 @@ describe('extractDocuments: documents of many MiB', () => {
 
     expect(result.reason).toBe('body_invalid_event');
     expect(result.detail).toMatch(/PDFBytes is not base64/);
+  });
+
+  describe('parseConnectDeliveryYielding', () => {
+    /** Counts event-loop turns (setImmediate callbacks) until `work` settles. */
+    async function turnsDuring<T>(work: () => Promise<T>): Promise<{ result: T; turns: number }> {
+      let turns = 0;
+      let settled = false;
+      const spin = () => {
+        if (settled) return;
+        turns += 1;
+        setImmediate(spin);
+      };
+      setImmediate(spin);
+      const result = await work();
+      settled = true;
+      return { result, turns };
+    }
+
+    it('reads a large body to the same event as parseConnectDelivery', async () => {
+      const body = jsonDelivery(base64);
+
+      expect(await parseConnectDeliveryYielding(body, JSON_TYPE)).toEqual(
+        parseConnectDelivery(body, JSON_TYPE),
+      );
+    });
+
+    it('lets the event loop run between the steps of a large body', async () => {
+      const { result, turns } = await turnsDuring(() =>
+        parseConnectDeliveryYielding(jsonDelivery(base64), JSON_TYPE),
+      );
+
+      expect(result.ok).toBe(true);
+      // decoding, parsing and the one PDF's base64 each end a step
+      expect(turns).toBeGreaterThanOrEqual(3);
+    });
+
+    it('reads a small body at once, without waiting for the event loop', async () => {
+      const { result, turns } = await turnsDuring(() =>
+        parseConnectDeliveryYielding(fixture('envelope-completed.json'), JSON_TYPE),
+      );
+
+      expect(result.ok).toBe(true);
+      expect(turns).toBe(0);
+    });
+
+    it.each([
+      ['a large body with a spoiled PDF', () => jsonDelivery(`${base64.slice(0, 2 * MIB)}!!!!`)],
+      ['a large body cut short', () => jsonDelivery(base64).subarray(0, 3 * MIB)],
+      [
+        'a large XML body',
+        () => Buffer.from(legacyXml('<Status>Completed</Status>', 'x'.repeat(2 * MIB))),
+      ],
+    ])('gives the same answer as parseConnectDelivery for %s', async (_label, makeBody) => {
+      const body = makeBody();
+      const type = body.subarray(0, 5).toString() === '<?xml' ? XML_TYPE : JSON_TYPE;
+
+      expect(await parseConnectDeliveryYielding(body, type)).toEqual(
+        parseConnectDelivery(body, type),
+      );
+    });
   });
 });

@@ -1,7 +1,7 @@
 import { readJsonDelivery } from './connect-json.parser.js';
 import { readXmlDelivery } from './connect-xml.parser.js';
 import type { ParseResult, ParseResultDocs } from './connect-event.js';
-import { type ReadOutcome, rejectBody } from './delivery-reading.js';
+import { type ReadOutcome, type ReadingSteps, rejectBody } from './delivery-reading.js';
 import { deliveryFormatOf } from './media-type.js';
 
 /**
@@ -11,8 +11,27 @@ import { deliveryFormatOf } from './media-type.js';
  * body that is not a Connect event gives a typed rejection; it never throws.
  */
 export function parseConnectDelivery(body: Buffer, contentType: string | undefined): ParseResult {
-  const outcome = readDelivery(body, contentType);
-  return outcome.ok ? { ok: true, event: outcome.reading.event } : outcome;
+  return toParseResult(readAtOnce(readDelivery(body, contentType)));
+}
+
+/**
+ * {@link parseConnectDelivery} for a server: the same checks and result, but a body over 1 MiB is
+ * read in steps with the event loop free between them (decoding, parsing, each PDF's base64), so
+ * one large delivery does not hold up the small ones arriving meanwhile.
+ */
+export async function parseConnectDeliveryYielding(
+  body: Buffer,
+  contentType: string | undefined,
+): Promise<ParseResult> {
+  const steps = readDelivery(body, contentType);
+  if (body.length <= STEPPED_BODY_MIN_BYTES) return toParseResult(readAtOnce(steps));
+
+  let step = nextStep(steps);
+  while (step.done !== true) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    step = nextStep(steps);
+  }
+  return toParseResult(step.value);
 }
 
 /**
@@ -20,7 +39,7 @@ export function parseConnectDelivery(body: Buffer, contentType: string | undefin
  * `DocumentPDFs/DocumentPDF/PDFBytes`), after the same checks as {@link parseConnectDelivery}.
  */
 export function extractDocuments(body: Buffer, contentType: string | undefined): ParseResultDocs {
-  const outcome = readDelivery(body, contentType);
+  const outcome = readAtOnce(readDelivery(body, contentType));
   if (!outcome.ok) return outcome;
   return {
     ok: true,
@@ -35,26 +54,45 @@ export function extractDocuments(body: Buffer, contentType: string | undefined):
 // what String.prototype.trim removes among latin1 characters: TAB, LF, VT, FF, CR, space, NBSP
 const LATIN1_WHITESPACE = new Set([0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0xa0]);
 
-function readDelivery(body: Buffer, contentType: string | undefined): ReadOutcome {
-  try {
-    if (isBlank(body)) {
-      return rejectBody('body_empty', 'the delivery has no body');
-    }
+const STEPPED_BODY_MIN_BYTES = 1024 * 1024;
 
-    const format = deliveryFormatOf(contentType);
-    if (format === undefined) {
-      const shown =
-        contentType === undefined ? '(none)' : JSON.stringify(contentType.slice(0, 100));
-      return rejectBody(
-        'body_unsupported_media_type',
-        `content type ${shown} is not JSON or XML in UTF-8`,
-      );
-    }
-    return format === 'json' ? readJsonDelivery(body) : readXmlDelivery(body);
+function toParseResult(outcome: ReadOutcome): ParseResult {
+  return outcome.ok ? { ok: true, event: outcome.reading.event } : outcome;
+}
+
+function readAtOnce(steps: ReadingSteps): ReadOutcome {
+  let step = nextStep(steps);
+  while (step.done !== true) step = nextStep(steps);
+  return step.value;
+}
+
+function nextStep(steps: ReadingSteps): IteratorResult<void, ReadOutcome> {
+  try {
+    return steps.next();
   } catch {
     // the readers return every rejection they know of; this keeps the no-throw promise for the rest
-    return rejectBody('body_invalid_event', 'the body could not be read as a Connect event');
+    const outcome = rejectBody(
+      'body_invalid_event',
+      'the body could not be read as a Connect event',
+    );
+    return { done: true, value: outcome };
   }
+}
+
+function* readDelivery(body: Buffer, contentType: string | undefined): ReadingSteps {
+  if (isBlank(body)) {
+    return rejectBody('body_empty', 'the delivery has no body');
+  }
+
+  const format = deliveryFormatOf(contentType);
+  if (format === undefined) {
+    const shown = contentType === undefined ? '(none)' : JSON.stringify(contentType.slice(0, 100));
+    return rejectBody(
+      'body_unsupported_media_type',
+      `content type ${shown} is not JSON or XML in UTF-8`,
+    );
+  }
+  return yield* format === 'json' ? readJsonDelivery(body) : readXmlDelivery(body);
 }
 
 /** Whether the body is only whitespace, as `trim()` of its latin1 text would find, without a copy. */

@@ -2,7 +2,7 @@ import type { ConnectEvent } from './connect-event.js';
 import { normaliseTimestamp } from './connect-timestamp.js';
 import {
   type CarriedPdf,
-  type ReadOutcome,
+  type ReadingSteps,
   canonicalBase64,
   decodeUtf8,
   isEventName,
@@ -27,9 +27,10 @@ const IDENTIFIER_FIELDS = ['accountId', 'userId', 'envelopeId', 'templateId'] as
  * `prototype` are dropped while parsing. The event's `data` is the body's `data` without the
  * base64 `PDFBytes` of `envelopeSummary.envelopeDocuments[]`: those are counted in `documents`.
  */
-export function readJsonDelivery(body: Buffer): ReadOutcome {
+export function* readJsonDelivery(body: Buffer): ReadingSteps {
   const text = decodeUtf8(body);
   if (text === undefined) return rejectBody('body_malformed_json', 'the body is not UTF-8');
+  yield;
 
   let root: unknown;
   try {
@@ -38,6 +39,7 @@ export function readJsonDelivery(body: Buffer): ReadOutcome {
     const message = error instanceof Error ? error.message : 'unreadable';
     return rejectBody('body_malformed_json', `the body is not JSON: ${message.slice(0, 120)}`);
   }
+  yield;
   if (nestsDeeperThan(root, MAX_DEPTH)) {
     return rejectBody('body_invalid_event', `the body nests deeper than ${MAX_DEPTH} levels`);
   }
@@ -83,7 +85,7 @@ export function readJsonDelivery(body: Buffer): ReadOutcome {
     return rejectBody('body_invalid_event', '`data.recipientId` must be a string');
   }
 
-  const summary = readSummary(data.envelopeSummary);
+  const summary = yield* readSummary(data.envelopeSummary);
   if (!summary.ok) return rejectBody('body_invalid_event', summary.detail);
 
   const eventModel: ConnectEvent = {
@@ -138,7 +140,7 @@ type SummaryReading =
     }
   | { readonly ok: false; readonly detail: string };
 
-function readSummary(summary: unknown): SummaryReading {
+function* readSummary(summary: unknown): Generator<void, SummaryReading> {
   if (summary === undefined) return { ok: true, pdfs: [] };
   if (!isRecord(summary)) return { ok: false, detail: '`data.envelopeSummary` must be an object' };
 
@@ -163,7 +165,7 @@ function readSummary(summary: unknown): SummaryReading {
     }
   }
 
-  const documents = readEnvelopeDocuments(envelopeDocuments);
+  const documents = yield* readEnvelopeDocuments(envelopeDocuments);
   if (!documents.ok) return documents;
 
   return {
@@ -182,7 +184,7 @@ type DocumentsReading =
   | { readonly ok: true; readonly pdfs: readonly CarriedPdf[]; readonly stripped?: unknown[] }
   | { readonly ok: false; readonly detail: string };
 
-function readEnvelopeDocuments(documents: unknown): DocumentsReading {
+function* readEnvelopeDocuments(documents: unknown): Generator<void, DocumentsReading> {
   if (documents === undefined) return { ok: true, pdfs: [] };
   if (!Array.isArray(documents)) {
     return { ok: false, detail: '`envelopeSummary.envelopeDocuments` must be an array' };
@@ -204,6 +206,7 @@ function readEnvelopeDocuments(documents: unknown): DocumentsReading {
     const base64 = typeof PDFBytes === 'string' ? canonicalBase64(PDFBytes) : undefined;
     if (base64 === undefined) return { ok: false, detail: `${where}.PDFBytes is not base64` };
     pdfs.push({ documentId, name, base64 });
+    yield;
   }
   return { ok: true, pdfs, stripped };
 }

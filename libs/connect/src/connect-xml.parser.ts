@@ -5,6 +5,7 @@ import { normaliseTimestamp, timeZoneOffsetMinutes } from './connect-timestamp.j
 import {
   type CarriedPdf,
   type ReadOutcome,
+  type ReadingSteps,
   canonicalBase64,
   decodeUtf8,
   isEventName,
@@ -78,18 +79,21 @@ class MalformedText extends Error {}
  * renders `EnvelopeStatus` (repeated elements as arrays, `xsi:nil` as null); the PDFs in
  * `DocumentPDFs` are counted in `documents`, never copied into `data`.
  */
-export function readXmlDelivery(body: Buffer): ReadOutcome {
+export function* readXmlDelivery(body: Buffer): ReadingSteps {
   if (DTD_DECLARATION.test(body.toString('latin1'))) {
     return rejectBody('body_forbidden_dtd', 'the body declares a DTD or entity; none is accepted');
   }
+  yield;
   const text = decodeUtf8(body);
   if (text === undefined) return rejectBody('body_malformed_xml', 'the body is not UTF-8');
+  yield;
 
   const validation = XMLValidator.validate(text);
   if (validation !== true) {
     const { msg, line } = validation.err;
     return rejectBody('body_malformed_xml', `the body is not XML: ${msg} (line ${line})`);
   }
+  yield;
 
   let root: Record<string, unknown>;
   try {

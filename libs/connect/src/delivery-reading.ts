@@ -20,6 +20,12 @@ export interface DeliveryReading {
 
 export type ReadOutcome = { readonly ok: true; readonly reading: DeliveryReading } | ParseRejection;
 
+/**
+ * A read in steps: each `yield` falls after a costly pass over a large body (decoding, parsing,
+ * one PDF's base64), so a caller may let other work run before the next step.
+ */
+export type ReadingSteps = Generator<void, ReadOutcome>;
+
 /** Event names are tokens: they end up in logs, metric labels and job names. */
 const EVENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
