@@ -1,4 +1,4 @@
-import type { ConnectEvent } from './connect-event.js';
+import type { ConnectEvent, ParseRejection } from './connect-event.js';
 import { normaliseTimestamp } from './connect-timestamp.js';
 import {
   type CarriedPdf,
@@ -28,18 +28,12 @@ const IDENTIFIER_FIELDS = ['accountId', 'userId', 'envelopeId', 'templateId'] as
  * base64 `PDFBytes` of `envelopeSummary.envelopeDocuments[]`: those are counted in `documents`.
  */
 export function* readJsonDelivery(body: Buffer): ReadingSteps {
-  const text = decodeUtf8(body);
-  if (text === undefined) return rejectBody('body_malformed_json', 'the body is not UTF-8');
+  const parsed = yield* parseJsonBody(body);
+  if (!parsed.ok) return parsed;
+  const root = parsed.root;
+  // the decoded text is garbage from here on: only the parsed tree is held through later steps
   yield;
 
-  let root: unknown;
-  try {
-    root = JSON.parse(text, mayNameForbiddenKey(text) ? dropForbiddenKeys : undefined);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : 'unreadable';
-    return rejectBody('body_malformed_json', `the body is not JSON: ${message.slice(0, 120)}`);
-  }
-  yield;
   if (nestsDeeperThan(root, MAX_DEPTH)) {
     return rejectBody('body_invalid_event', `the body nests deeper than ${MAX_DEPTH} levels`);
   }
@@ -110,6 +104,24 @@ export function* readJsonDelivery(body: Buffer): ReadingSteps {
         : { ...data, envelopeSummary: summary.strippedSummary },
   };
   return { ok: true, reading: { event: eventModel, pdfs: summary.pdfs } };
+}
+
+function* parseJsonBody(
+  body: Buffer,
+): Generator<void, { readonly ok: true; readonly root: unknown } | ParseRejection> {
+  const text = decodeUtf8(body);
+  if (text === undefined) return rejectBody('body_malformed_json', 'the body is not UTF-8');
+  yield;
+
+  try {
+    return {
+      ok: true,
+      root: JSON.parse(text, mayNameForbiddenKey(text) ? dropForbiddenKeys : undefined),
+    };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : 'unreadable';
+    return rejectBody('body_malformed_json', `the body is not JSON: ${message.slice(0, 120)}`);
+  }
 }
 
 /**
