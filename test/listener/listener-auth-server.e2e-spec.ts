@@ -104,9 +104,6 @@ describe('listener with tokens from the Countersign auth-server', () => {
     dir = await mkdtemp(join(tmpdir(), 'cs-listener-auth-'));
     pki = await createListenerTestPki(dir);
     prefix = `cs-test-${randomBytes(6).toString('hex')}`;
-    authPort = await freePort();
-    const issuer = `https://127.0.0.1:${authPort}`;
-
     const clientsFile = join(dir, 'clients.json');
     await writeFile(
       clientsFile,
@@ -123,21 +120,34 @@ describe('listener with tokens from the Countersign auth-server', () => {
         ],
       }),
     );
-    authServer = await createAuthServer(
-      loadAuthServerConfig({
-        AUTH_PORT: String(authPort),
-        AUTH_HOST: '127.0.0.1',
-        AUTH_ISSUER: issuer,
-        AUTH_TLS_CERT_FILE: pki.serverCertFile,
-        AUTH_TLS_KEY_FILE: pki.serverKeyFile,
-        AUTH_CLIENT_CA_FILE: pki.caBundleFile,
-        AUTH_CLIENTS_FILE: clientsFile,
-        AUTH_KEYS_DIR: join(dir, 'auth-keys'),
-        AUTH_LOG_LEVEL: 'silent',
-        QUEUE_PREFIX: prefix,
-      }),
-    );
-    await authServer.listen(authPort, '127.0.0.1');
+    // the issuer names the port, so the port is picked before the server exists; another process
+    // may take it in between, hence a few attempts
+    let issuer: string;
+    for (let attempt = 1; ; attempt += 1) {
+      authPort = await freePort();
+      issuer = `https://127.0.0.1:${authPort}`;
+      authServer = await createAuthServer(
+        loadAuthServerConfig({
+          AUTH_PORT: String(authPort),
+          AUTH_HOST: '127.0.0.1',
+          AUTH_ISSUER: issuer,
+          AUTH_TLS_CERT_FILE: pki.serverCertFile,
+          AUTH_TLS_KEY_FILE: pki.serverKeyFile,
+          AUTH_CLIENT_CA_FILE: pki.caBundleFile,
+          AUTH_CLIENTS_FILE: clientsFile,
+          AUTH_KEYS_DIR: join(dir, 'auth-keys'),
+          AUTH_LOG_LEVEL: 'silent',
+          QUEUE_PREFIX: prefix,
+        }),
+      );
+      try {
+        await authServer.listen(authPort, '127.0.0.1');
+        break;
+      } catch (error) {
+        await authServer.close();
+        if (attempt === 3 || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+      }
+    }
 
     listener = await startListener({
       dir,
