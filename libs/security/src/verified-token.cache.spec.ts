@@ -50,6 +50,29 @@ describe('verified token cache', () => {
     expect(cache.size).toBe(2);
   });
 
+  it('keeps the least-recently-used order when one token is used many times in a row', () => {
+    const cache = new VerifiedTokenCache({ maxEntries: 2 });
+    cache.set('a', claims(EXP, 'a'));
+    cache.set('b', claims(EXP, 'b'));
+    for (let use = 0; use < 3; use += 1) expect(cache.get('a', BEFORE_EXP)?.jti).toBe('a');
+    cache.set('c', claims(EXP, 'c'));
+
+    expect(cache.get('b', BEFORE_EXP)).toBeUndefined();
+    expect(cache.get('a', BEFORE_EXP)?.jti).toBe('a');
+    cache.set('d', claims(EXP, 'd'));
+    expect(cache.get('c', BEFORE_EXP)).toBeUndefined();
+    expect(cache.get('a', BEFORE_EXP)?.jti).toBe('a');
+  });
+
+  it('still expires the most recently used token at its exp', () => {
+    const cache = new VerifiedTokenCache();
+    cache.set('a', claims(EXP, 'a'));
+    expect(cache.get('a', BEFORE_EXP)?.jti).toBe('a');
+
+    expect(cache.get('a', new Date(EXP * 1000))).toBeUndefined();
+    expect(cache.get('a', BEFORE_EXP)).toBeUndefined();
+  });
+
   it('distinguishes tokens that differ in one character', () => {
     const cache = new VerifiedTokenCache();
     cache.set('eyJ.a.b', claims(EXP));

@@ -16,6 +16,8 @@ const DEFAULT_MAX_ENTRIES = 1000;
 export class VerifiedTokenCache {
   private readonly entries = new Map<string, AccessTokenClaims>();
   private readonly maxEntries: number;
+  /** The most recently used key: a sender reuses one token, so most hits need no reordering. */
+  private newestKey: string | undefined;
 
   constructor(options: VerifiedTokenCacheOptions = {}) {
     this.maxEntries = Math.max(1, Math.floor(options.maxEntries ?? DEFAULT_MAX_ENTRIES));
@@ -32,9 +34,12 @@ export class VerifiedTokenCache {
       this.entries.delete(key);
       return undefined;
     }
-    // re-insert so the Map's insertion order doubles as recency order
-    this.entries.delete(key);
-    this.entries.set(key, claims);
+    if (key !== this.newestKey) {
+      // re-insert so the Map's insertion order doubles as recency order
+      this.entries.delete(key);
+      this.entries.set(key, claims);
+      this.newestKey = key;
+    }
     return claims;
   }
 
@@ -43,6 +48,7 @@ export class VerifiedTokenCache {
     const key = cacheKey(token);
     this.entries.delete(key);
     this.entries.set(key, claims);
+    this.newestKey = key;
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next();
       if (oldest.done === true) {
