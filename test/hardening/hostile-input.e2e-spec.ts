@@ -470,7 +470,7 @@ describe('hostile input: every hostile request is refused with its reason and no
       await expectRefused(tls, withHeaders(body, headers), 401, 'hmac_mismatch');
     });
 
-    it('refuses 101 signature headers before reading the body', async () => {
+    it('refuses 101 signature headers', async () => {
       const body = deliveryBody();
       const headers: Record<string, string> = {};
       for (let i = 1; i <= 101; i += 1) headers[`x-docusign-signature-${i}`] = sign(HMAC_KEY, body);
