@@ -27,6 +27,19 @@ describe('x5t#S256 thumbprint', () => {
     expect(thumbprint).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(Buffer.from(thumbprint, 'base64url')).toEqual(createHash('sha256').update(der).digest());
   });
+
+  it('gives each certificate its own thumbprint when asked again and again', async () => {
+    const [a, b] = await Promise.all([
+      issueTestCertificate({ subject: 'CN=first' }),
+      issueTestCertificate({ subject: 'CN=second' }),
+    ]);
+    const digest = (der: Buffer) => createHash('sha256').update(der).digest('base64url');
+
+    for (let round = 0; round < 2; round += 1) {
+      expect(thumbprintS256(a.cert)).toBe(digest(a.der));
+      expect(thumbprintS256(b.cert)).toBe(digest(b.der));
+    }
+  });
 });
 
 describe('thumbprint pinning', () => {

@@ -1,8 +1,17 @@
 import { hash, timingSafeEqual, type X509Certificate } from 'node:crypto';
 
+/** Thumbprints already computed: a certificate object never changes, and one delivery asks thrice. */
+const thumbprints = new WeakMap<X509Certificate, string>();
+
 /** The RFC 8705 `x5t#S256` thumbprint: base64url (no padding) of SHA-256 over the DER bytes. */
 export function thumbprintS256(cert: X509Certificate): string {
-  return hash('sha256', cert.raw, 'base64url');
+  let thumbprint = thumbprints.get(cert);
+  if (thumbprint === undefined) {
+    // `raw` copies the DER out of OpenSSL on every read
+    thumbprint = hash('sha256', cert.raw, 'base64url');
+    thumbprints.set(cert, thumbprint);
+  }
+  return thumbprint;
 }
 
 /** Compares two thumbprint strings in constant time (over digests, so lengths never leak). */
