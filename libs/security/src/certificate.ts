@@ -8,6 +8,12 @@ const PEM_CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----([^-]*)-----END CERTIF
 const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const MAX_PEM_LENGTH = 1024 * 1024;
 
+/** Validity periods already read (in ms), by certificate object; `null` when unreadable. */
+const validityPeriods = new WeakMap<
+  X509Certificate,
+  { readonly notBefore: number; readonly notAfter: number } | null
+>();
+
 /** Parses one X.509 certificate from PEM text or DER bytes. */
 export function parseCertificate(input: string | Buffer): Verdict<X509Certificate> {
   if (typeof input === 'string' || looksLikePem(input)) {
@@ -79,12 +85,17 @@ export function checkValidity(
 export function validityPeriod(
   cert: X509Certificate,
 ): { notBefore: Date; notAfter: Date } | undefined {
-  const notBefore = new Date(cert.validFrom);
-  const notAfter = new Date(cert.validTo);
-  if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) {
-    return undefined;
+  let period = validityPeriods.get(cert);
+  if (period === undefined) {
+    const notBefore = new Date(cert.validFrom).getTime();
+    const notAfter = new Date(cert.validTo).getTime();
+    period = Number.isNaN(notBefore) || Number.isNaN(notAfter) ? null : { notBefore, notAfter };
+    validityPeriods.set(cert, period);
   }
-  return { notBefore, notAfter };
+  // fresh Dates each time, so no caller can move another's period
+  return period === null
+    ? undefined
+    : { notBefore: new Date(period.notBefore), notAfter: new Date(period.notAfter) };
 }
 
 /** Reads a node certificate with @peculiar/x509 for structured access; undefined if it cannot. */
