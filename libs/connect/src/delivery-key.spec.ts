@@ -1,10 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
-import fc from 'fast-check';
-
 import { parseConnectDelivery } from './connect-delivery.parser.js';
 import type { ConnectEvent } from './connect-event.js';
-import { canonicalJson, deliveryKey } from './delivery-key.js';
+import { deliveryKey } from './delivery-key.js';
 
 const FIXTURES = new URL('../../../test/fixtures/connect/', import.meta.url);
 const FIXTURE_NAMES = readdirSync(FIXTURES).filter((name) => /\.(json|xml)$/.test(name));
@@ -117,55 +115,5 @@ describe('deliveryKey', () => {
   ])('keeps the key of %s stable across releases (%s)', (name, key) => {
     // a changed key would let every delivery of the last 14 days through the dedupe window again
     expect(deliveryKey(eventOf(name))).toBe(key);
-  });
-});
-
-describe('canonicalJson', () => {
-  /** The definition: a copy with object keys sorted at every level, then JSON.stringify. */
-  function sortedCopy(value: unknown): unknown {
-    if (Array.isArray(value)) return value.map(sortedCopy);
-    if (typeof value !== 'object' || value === null) return value;
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((key) => [key, sortedCopy((value as Record<string, unknown>)[key])]),
-    );
-  }
-
-  const indexLikeKey = fc.constantFrom(
-    '0',
-    '1',
-    '2',
-    '10',
-    '01',
-    '-1',
-    '1.5',
-    '4294967294',
-    '4294967295',
-    '99999999999',
-  );
-  const key = fc.oneof(fc.string(), indexLikeKey);
-  const { tree } = fc.letrec<{ tree: unknown }>((self) => ({
-    tree: fc.oneof(
-      { depthSize: 'small', withCrossShrink: true },
-      fc.oneof(fc.string(), fc.double(), fc.boolean(), fc.constant(null), fc.integer()),
-      fc.array(self('tree'), { maxLength: 4 }),
-      fc.dictionary(key, self('tree'), { maxKeys: 6 }),
-    ),
-  }));
-
-  it('writes the same text as JSON.stringify of the sorted copy', () => {
-    fc.assert(
-      fc.property(tree, (value) => {
-        expect(canonicalJson(value)).toBe(JSON.stringify(sortedCopy(value)));
-      }),
-      { numRuns: 2000 },
-    );
-  });
-
-  it('orders array-index keys by number before the other keys, as objects do', () => {
-    expect(canonicalJson({ b: 1, 10: 2, 2: 3, a: 4, '01': 5 })).toBe(
-      '{"2":3,"10":2,"01":5,"a":4,"b":1}',
-    );
   });
 });

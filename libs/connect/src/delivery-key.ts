@@ -27,44 +27,18 @@ export function deliveryKey(event: ConnectEvent): string {
     event.generatedAt ?? null,
     event.statusChangedAt ?? null,
     event.documents.map((document) => [document.documentId, document.name, document.sizeBytes]),
+    canonical(event.data),
   ];
-  // the same text as JSON.stringify([...tuple, canonical(data)]), written without the sorted copy
-  const text = `${JSON.stringify(tuple).slice(0, -1)},${canonicalJson(event.data) ?? 'null'}]`;
-  return hash('sha256', text, 'base64url');
+  return hash('sha256', JSON.stringify(tuple), 'base64url');
 }
 
-/**
- * `JSON.stringify(canonical(value))` written directly. The members of an object come out in the
- * order JSON.stringify gives the sorted copy: array-index keys first by number (as every object
- * orders them), then the other keys as sorted.
- */
-export function canonicalJson(value: unknown): string | undefined {
-  if (Array.isArray(value)) {
-    const items: string[] = [];
-    for (let index = 0; index < value.length; index += 1) {
-      items.push(canonicalJson(value[index]) ?? 'null');
-    }
-    return `[${items.join(',')}]`;
-  }
-  if (typeof value !== 'object' || value === null) return JSON.stringify(value);
-
-  const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).sort();
-  // any object lists its array-index keys first, by number, whatever order they were added in
-  const ordered = [
-    ...keys.filter(isArrayIndex).sort((a, b) => Number(a) - Number(b)),
-    ...keys.filter((key) => !isArrayIndex(key)),
-  ];
-  const members: string[] = [];
-  for (const key of ordered) {
-    const member = canonicalJson(record[key]);
-    if (member !== undefined) members.push(`${JSON.stringify(key)}:${member}`);
-  }
-  return `{${members.join(',')}}`;
-}
-
-/** Whether a property key is an array index (0 to 2^32 - 2 written canonically). */
-function isArrayIndex(key: string): boolean {
-  if (!/^(?:0|[1-9][0-9]{0,9})$/.test(key)) return false;
-  return Number(key) < 2 ** 32 - 1;
+/** A copy of a JSON value with object keys sorted, so key order never matters. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, canonical((value as Record<string, unknown>)[key])]),
+  );
 }
