@@ -3,7 +3,7 @@ import { queuePrefix } from '@countersign/queue';
 import { Queue } from 'bullmq';
 import { Command, CommanderError } from 'commander';
 import { loadRedisConfig } from '../config/worker.config.js';
-import { createRedisConnection } from '../redis/redis-connection.js';
+import { closeRedisConnection, createRedisConnection } from '../redis/redis-connection.js';
 import {
   DeadLetterNotFoundError,
   DeadLetterStore,
@@ -145,6 +145,6 @@ export async function runDeadLettersCli(argv: readonly string[], io: CliIo): Pro
     return 2;
   } finally {
     await Promise.allSettled([...queues.values()].map((queue) => queue.close()));
-    await redis.quit().catch(() => undefined);
+    await closeRedisConnection(redis, 1000);
   }
 }

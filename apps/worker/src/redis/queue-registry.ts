@@ -4,14 +4,13 @@ import { Queue, Worker, type Processor, type WorkerOptions } from 'bullmq';
 import type { WorkerConfig } from '../config/worker.config.js';
 import { WORKER_CONFIG, REDIS_CONNECTION } from '../worker.tokens.js';
 import { settledWithin } from '../shutdown/within.js';
-import { createRedisConnection, type RedisConnection } from './redis-connection.js';
+import {
+  closeRedisConnection,
+  createRedisConnection,
+  type RedisConnection,
+} from './redis-connection.js';
 
 const CLOSE_MS = 1000;
-
-/** QUIT politely; when Redis does not answer in time (it may be down), drop the socket. */
-async function closeConnection(connection: RedisConnection): Promise<void> {
-  if (!(await settledWithin(connection.quit(), CLOSE_MS))) connection.disconnect();
-}
 
 /**
  * Opens BullMQ queues and workers with the hash-tagged prefix of their queue (so each queue's keys
@@ -75,6 +74,6 @@ export class QueueRegistry implements OnApplicationShutdown {
     this.queues.clear();
     // every worker was closed before shutdown (beforeApplicationShutdown); nothing uses Redis now
     const connections = [...this.workerConnections.splice(0), this.redis];
-    await Promise.all(connections.map((connection) => closeConnection(connection)));
+    await Promise.all(connections.map((connection) => closeRedisConnection(connection, CLOSE_MS)));
   }
 }

@@ -1,6 +1,7 @@
 import { redisOptionsFromUrl } from '@countersign/common';
 import { Cluster, Redis } from 'ioredis';
 import type { WorkerConfig } from '../config/worker.config.js';
+import { settledWithin } from '../shutdown/within.js';
 
 /** A Redis connection: one server or a Redis Cluster (queues carry hash-tagged prefixes). */
 export type RedisConnection = Redis | Cluster;
@@ -46,6 +47,18 @@ function open(
       },
     },
   );
+}
+
+/**
+ * QUITs politely, waiting at most `timeoutMs`, then drops the socket: a connection still
+ * connecting (Redis down, or a process stopping right after start) would otherwise stay open.
+ */
+export async function closeRedisConnection(
+  connection: RedisConnection,
+  timeoutMs: number,
+): Promise<void> {
+  await settledWithin(connection.quit(), timeoutMs);
+  connection.disconnect();
 }
 
 /** Whether Redis answers a PING within `timeoutMs`. */
