@@ -1,12 +1,17 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { consumerQueueName, DEAD_LETTER_QUEUE, DELIVERIES_QUEUE } from '@countersign/queue';
+import {
+  consumerQueueName,
+  DEAD_LETTER_QUEUE,
+  DELIVERIES_QUEUE,
+  QUARANTINE_QUEUE,
+} from '@countersign/queue';
 import { ConsumerRegistry } from '../consumer/consumer-registry.js';
 import { QueueRegistry } from '../redis/queue-registry.js';
 import { WorkerMetrics } from './worker-metrics.js';
 
 const STATES = ['wait', 'active', 'delayed', 'prioritized', 'failed', 'completed'] as const;
 
-/** Feeds the queue depth and oldest-job-age gauges: the listener's queue, each consumer's, dead letters. */
+/** Feeds the queue depth and oldest-job-age gauges: the listener's queues, each consumer's, dead letters. */
 @Injectable()
 export class QueueDepthCollector implements OnApplicationBootstrap {
   constructor(
@@ -22,6 +27,7 @@ export class QueueDepthCollector implements OnApplicationBootstrap {
   private async snapshot() {
     const names = [
       DELIVERIES_QUEUE,
+      QUARANTINE_QUEUE,
       DEAD_LETTER_QUEUE,
       ...this.registry.all().map((consumer) => consumerQueueName(consumer.options.name)),
     ];
