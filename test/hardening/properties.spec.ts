@@ -281,7 +281,6 @@ describe('distinguished names', () => {
   });
 
   it('formats a value of one space so that it parses back as one space', () => {
-    // TODO(defect reported to the lead): escapeValue escapes this space twice, giving `CN=\\ `
     const text = formatDistinguishedName([[{ type: 'CN', value: ' ' }]]);
     const verdict = parseDistinguishedName(text);
     expect(verdict.ok && verdict.evidence[0][0].value).toBe(' ');
@@ -297,7 +296,8 @@ describe('distinguished names', () => {
         const verdict = parseDistinguishedName(text);
         expectKnownSecurityVerdict(verdict);
         expect(verdict.ok).toBe(true);
-        if (verdict.ok) expect(formatDistinguishedName(verdict.evidence)).toBe(text);
+        // the parser returns RDNs in the order written, the formatter takes certificate order
+        if (verdict.ok) expect(formatDistinguishedName([...verdict.evidence].reverse())).toBe(text);
       }),
       RUNS,
     );

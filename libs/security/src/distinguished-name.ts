@@ -255,10 +255,9 @@ function escapeValue(value: string): string {
   if (HEX_STRING.test(value)) {
     return value;
   }
-  return value
-    .replace(/[\\"+,;<>=]/g, (char) => `\\${char}`)
-    .replace(/^[ #]/, (char) => `\\${char}`)
-    .replace(/ $/, '\\ ')
-    .split('\u0000')
-    .join('\\00');
+  const escaped = value.replace(/[\\"+,;<>=]/g, (char) => `\\${char}`).replace(/\u0000/g, '\\00');
+  // a leading space or `#` and a trailing space are escaped; a one-space value only once
+  const lead = /^[ #]/.test(escaped) ? `\\${escaped[0]}` : (escaped[0] ?? '');
+  const rest = escaped.slice(1);
+  return rest.endsWith(' ') ? `${lead}${rest.slice(0, -1)}\\ ` : `${lead}${rest}`;
 }
