@@ -6,6 +6,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import type { ListenerSettings, ListenerTlsMaterial } from './config/listener-settings.js';
 import { ListenerModule } from './listener.module.js';
+import { serveListenerOpenApi } from './openapi/listener.openapi.js';
 
 /**
  * The client certificate is requested in the handshake but not required there: each profile
@@ -46,6 +47,7 @@ export async function createListenerApp(
   });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
+  serveListenerOpenApi(app);
 
   const server = app.getHttpServer();
   server.headersTimeout = env.LISTENER_HEADERS_TIMEOUT_MS;

@@ -1,10 +1,15 @@
 import type { INestApplication, ModuleMetadata } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
+import { mountQueueBoard } from './board/queue-board.js';
 import type { WorkerConfig } from './config/worker.config.js';
+import { serveWorkerOpenApi } from './openapi/worker.openapi.js';
 import { WorkerModule } from './worker.module.js';
 
-/** Builds the worker application (not yet listening) with the given consumer modules. */
+/**
+ * Builds the worker application (not yet listening) with the given consumer modules, its OpenAPI
+ * document at `/openapi.json` and, when WORKER_BOARD_* is set, the read-only queue board.
+ */
 export async function createWorkerApp(
   config: WorkerConfig,
   consumers: NonNullable<ModuleMetadata['imports']>,
@@ -15,5 +20,7 @@ export async function createWorkerApp(
     abortOnError: false,
   });
   app.useLogger(app.get(Logger));
+  if (config.board !== undefined) mountQueueBoard(app, config.board);
+  serveWorkerOpenApi(app, { boardEnabled: config.board !== undefined });
   return app;
 }

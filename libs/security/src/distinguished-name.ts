@@ -255,7 +255,7 @@ function escapeValue(value: string): string {
   if (HEX_STRING.test(value)) {
     return value;
   }
-  const escaped = value.replace(/[\\"+,;<>=]/g, (char) => `\\${char}`).replace(/\u0000/g, '\\00');
+  const escaped = value.replace(/[\\"+,;<>=]/g, (char) => `\\${char}`).replaceAll('\u0000', '\\00');
   // a leading space or `#` and a trailing space are escaped; a one-space value only once
   const lead = /^[ #]/.test(escaped) ? `\\${escaped[0]}` : (escaped[0] ?? '');
   const rest = escaped.slice(1);

@@ -5,6 +5,7 @@ import { BearerTokenGuard } from '../guards/bearer-token.guard.js';
 import { CertificateBindingGuard } from '../guards/certificate-binding.guard.js';
 import { HmacGuard } from '../guards/hmac.guard.js';
 import { MtlsGuard } from '../guards/mtls.guard.js';
+import { ApiConnectDelivery } from '../openapi/delivery.openapi.js';
 import { ProfileGuard } from '../guards/profile.guard.js';
 import { deliveryOf } from './delivery-context.js';
 import { DeliveryBodyReader } from './delivery-body.reader.js';
@@ -20,6 +21,7 @@ export class DeliveryController {
 
   @Post(':profile')
   @HttpCode(200)
+  @ApiConnectDelivery()
   @UseGuards(
     ProfileGuard,
     MtlsGuard,

@@ -1,4 +1,5 @@
 import { validateConfig } from '@countersign/common';
+import { loadQueueBoardConfig, type QueueBoardConfig } from '../board/queue-board.config.js';
 import { Transform } from 'class-transformer';
 import {
   IsIn,
@@ -128,6 +129,8 @@ export interface WorkerConfig {
   readonly archiveDir?: string;
   readonly auditLogFile?: string;
   readonly logLevel: LogLevel;
+  /** Who may open the queue board; undefined leaves the board off. */
+  readonly board?: QueueBoardConfig;
 }
 
 function setValues(env: Record<string, string | undefined>): Record<string, unknown> {
@@ -159,7 +162,9 @@ export function loadRedisConfig(
 
 /** Reads and validates the worker's environment; throws ConfigurationError naming each problem. */
 export function loadWorkerConfig(env: Record<string, string | undefined>): WorkerConfig {
-  const valid = validateConfig(WorkerEnvironment, setValues(env), { source: 'environment' });
+  const set = setValues(env);
+  const valid = validateConfig(WorkerEnvironment, set, { source: 'environment' });
+  const board = loadQueueBoardConfig(set as Record<string, string>);
 
   return {
     redis: redisSettings(valid),
@@ -175,5 +180,6 @@ export function loadWorkerConfig(env: Record<string, string | undefined>): Worke
     archiveDir: valid.WORKER_ARCHIVE_DIR,
     auditLogFile: valid.WORKER_AUDIT_LOG_FILE,
     logLevel: valid.WORKER_LOG_LEVEL,
+    board,
   };
 }

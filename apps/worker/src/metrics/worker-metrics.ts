@@ -17,6 +17,7 @@ export class WorkerMetrics {
   private readonly queueDepth: Gauge<'queue' | 'state'>;
   private readonly oldestJobAge: Gauge<'queue'>;
   private depthSource?: QueueDepthSource;
+  private refreshing?: Promise<void>;
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
     this.consumerDuration = new Histogram({
@@ -50,19 +51,31 @@ export class WorkerMetrics {
       help: 'Jobs per queue and state',
       labelNames: ['queue', 'state'],
       registers: [registry],
-      collect: () => this.refreshQueues(),
+      collect: () => this.refreshQueuesOnce(),
     });
     this.oldestJobAge = new Gauge({
       name: 'countersign_queue_oldest_job_age_seconds',
       help: 'Age of the oldest waiting job per queue (0 when none waits)',
       labelNames: ['queue'],
       registers: [registry],
+      collect: () => this.refreshQueuesOnce(),
     });
   }
 
   /** Where queue depths come from (set once the queues are known). */
   watchQueues(source: QueueDepthSource): void {
     this.depthSource = source;
+  }
+
+  /**
+   * prom-client collects every metric of a scrape concurrently: both queue gauges wait for one
+   * shared read of Redis, so neither is serialized before the values arrive.
+   */
+  private refreshQueuesOnce(): Promise<void> {
+    this.refreshing ??= this.refreshQueues().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
   }
 
   private async refreshQueues(): Promise<void> {
