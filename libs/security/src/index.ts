@@ -49,7 +49,12 @@ export {
 } from './forwarded-certificate.js';
 export { createProxyAllowlist, type ProxyAllowlist } from './proxy-allowlist.js';
 export * from './rejection-reason.js';
-export { hashSecret, verifySecret, verifySecretAgainstNothing } from './secret-hash.js';
+export {
+  hashSecret,
+  isSecretHash,
+  verifySecret,
+  verifySecretAgainstNothing,
+} from './secret-hash.js';
 export { matchSubject, type SubjectRule } from './subject-rule.js';
 export { matchesPinnedThumbprint, thumbprintS256, thumbprintsEqual } from './thumbprint.js';
 export { createTrustBundle, verifyCertificateChain, type TrustBundle } from './trust-bundle.js';

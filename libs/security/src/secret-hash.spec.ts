@@ -1,6 +1,11 @@
 import { performance } from 'node:perf_hooks';
 
-import { hashSecret, verifySecret, verifySecretAgainstNothing } from './secret-hash.js';
+import {
+  hashSecret,
+  isSecretHash,
+  verifySecret,
+  verifySecretAgainstNothing,
+} from './secret-hash.js';
 
 describe('secret hashing', () => {
   let encoded: string;
@@ -59,5 +64,25 @@ describe('secret hashing', () => {
     await expect(verifySecretAgainstNothing('correct horse battery staple')).resolves.toBe(false);
     expect(nothing).toBeGreaterThan(real / 4);
     expect(nothing).toBeLessThan(real * 4);
+  });
+
+  it('recognises a hash it made as well formed, and refuses malformed or unbounded ones', () => {
+    expect(isSecretHash(encoded)).toBe(true);
+    const [, , , , salt, hash] = encoded.split('$');
+    const malformed = [
+      undefined,
+      '',
+      'scrypt$',
+      'plain-password',
+      encoded.replace('scrypt$', 'bcrypt$'),
+      `scrypt$32768$8$1$${salt}`,
+      `scrypt$32768$8$1$AAAA$${hash}`,
+      `scrypt$32767$8$1$${salt}$${hash}`,
+      `scrypt$${2 ** 21}$8$1$${salt}$${hash}`,
+      `scrypt$32768$8$1$${salt}$${hash}!`,
+    ];
+    for (const candidate of malformed) {
+      expect(isSecretHash(candidate)).toBe(false);
+    }
   });
 });

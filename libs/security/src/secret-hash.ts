@@ -66,6 +66,15 @@ export async function verifySecretAgainstNothing(secret: string): Promise<false>
   return false;
 }
 
+/**
+ * Whether `encoded` is a hash `verifySecret` can check (scheme, parameters within bounds, salt of
+ * at least 16 bytes, hash of 16-64 bytes): configuration is validated with it at start-up, so a
+ * malformed hash stops the app instead of refusing every credential later.
+ */
+export function isSecretHash(encoded: unknown): boolean {
+  return typeof encoded === 'string' && parseHash(encoded) !== undefined;
+}
+
 function parseHash(encoded: string): ScryptHash | undefined {
   if (typeof encoded !== 'string') {
     return undefined;
