@@ -1,4 +1,10 @@
-import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Module,
+  RequestMethod,
+  type DynamicModule,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import {
@@ -37,6 +43,8 @@ export class ListenerModule implements OnApplicationShutdown {
         createLoggerModule({
           app: 'listener',
           level: env.LISTENER_LOG_LEVEL,
+          // every delivery line carries its deliveryId; no per-request child logger on the hot path
+          excludeRoutes: [{ path: 'connect/:profile', method: RequestMethod.POST }],
         }),
         MetricsModule.forRoot('listener'),
       ],

@@ -1,4 +1,4 @@
-import type { DynamicModule } from '@nestjs/common';
+import type { DynamicModule, RequestMethod } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
 import type { Level } from 'pino';
@@ -48,6 +48,11 @@ export interface CountersignLoggerOptions {
   readonly level?: Level | 'silent';
   /** More paths to redact, e.g. derived from an app's secret settings. */
   readonly redact?: readonly string[];
+  /**
+   * Routes that get no request-scoped child logger: a hot route whose lines name their own
+   * correlation id (the listener's `deliveryId`) saves the per-request child and its context.
+   */
+  readonly excludeRoutes?: readonly { path: string; method: RequestMethod }[];
 }
 
 function serializeRequest(req: IncomingMessage & { id?: unknown }) {
@@ -79,5 +84,6 @@ export function createLoggerModule(options: CountersignLoggerOptions): DynamicMo
       autoLogging: false,
       quietReqLogger: true,
     },
+    exclude: options.excludeRoutes?.length ? [...options.excludeRoutes] : undefined,
   });
 }
