@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { connect as tlsConnect } from 'node:tls';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
@@ -206,6 +206,28 @@ describe('listener intake: parse, enqueue, dedupe, payload store, quarantine', (
       await smallQueue.close();
       await small.close();
     }
+  });
+
+  it('accepts a 25 MiB delivery, read in steps, with the event parseConnectDelivery reads', async () => {
+    const fixture = JSON.parse(
+      await readFile(join(FIXTURES, 'envelope-completed-with-documents.json'), 'utf8'),
+    ) as { data: { envelopeSummary: { envelopeDocuments: { PDFBytes?: string }[] } } };
+    const document = fixture.data.envelopeSummary.envelopeDocuments.find(
+      (candidate) => candidate.PDFBytes !== undefined,
+    );
+    document!.PDFBytes = randomBytes(19 * 1024 * 1024).toString('base64');
+    const body = Buffer.from(JSON.stringify(fixture));
+    expect(body.length).toBeGreaterThan(25 * 1024 * 1024);
+
+    const response = await post(body);
+    expect(response.status).toBe(200);
+    expect(response.json.status).toBe('enqueued');
+
+    const parsed = parseConnectDelivery(body, 'application/json');
+    if (!parsed.ok) throw new Error('the large body does not parse');
+    const job = await jobOf(body, 'application/json', response.json.deliveryId as string);
+    expect(job!.data.event).toEqual(parsed.event);
+    expect(job!.data.payload).toMatchObject({ kind: 'stored', size: body.length });
   });
 
   it('answers 400 for an authenticated body that is not an event and keeps it in quarantine', async () => {

@@ -1,5 +1,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -130,6 +131,52 @@ describe('listener behind a TLS-terminating proxy', () => {
       'x-ssl-client-cert': nginxHeader(pki.connectRotated.certPem),
     });
     expect(other.json.error).toBe('token_binding_mismatch');
+  });
+
+  it('cuts off a client that trickles its headers within about the headers timeout', async () => {
+    const headersTimeoutMs = 1000;
+    const slow = await startListener({
+      dir,
+      env: {
+        ...env('127.0.0.1/32'),
+        LISTENER_HEADERS_TIMEOUT_MS: String(headersTimeoutMs),
+        LISTENER_REQUEST_TIMEOUT_MS: '5000',
+      },
+      profiles: profiles(),
+    });
+    try {
+      const server = slow.app.getHttpServer();
+      expect([server.headersTimeout, server.requestTimeout]).toEqual([headersTimeoutMs, 5000]);
+
+      const started = Date.now();
+      const outcome = await new Promise<{ answer: string; closedAfterMs?: number }>((resolve) => {
+        const socket = netConnect({ host: '127.0.0.1', port: slow.port });
+        let answer = '';
+        // one header line every 100 ms: the socket is never idle, only the headers are late
+        const trickle = setInterval(() => socket.write(`X-Slow-${Date.now()}: a\r\n`), 100);
+        const giveUp = setTimeout(() => {
+          clearInterval(trickle);
+          socket.destroy();
+          resolve({ answer });
+        }, headersTimeoutMs + 5000);
+        socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
+        socket.on('error', () => undefined);
+        socket.on('close', () => {
+          clearInterval(trickle);
+          clearTimeout(giveUp);
+          resolve({ answer, closedAfterMs: Date.now() - started });
+        });
+        socket.write('POST /connect/mtls HTTP/1.1\r\nHost: localhost\r\n');
+      });
+
+      expect(outcome.closedAfterMs).toBeDefined();
+      expect(outcome.closedAfterMs).toBeGreaterThanOrEqual(headersTimeoutMs - 100);
+      // Node looks for late headers once a second here (every 30 s without the server options)
+      expect(outcome.closedAfterMs).toBeLessThan(headersTimeoutMs + 2000);
+      expect(outcome.answer === '' || outcome.answer.startsWith('HTTP/1.1 408')).toBe(true);
+    } finally {
+      await slow.close();
+    }
   });
 
   it('serves plain HTTP in proxy mode', async () => {

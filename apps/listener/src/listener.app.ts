@@ -1,3 +1,4 @@
+import type { ServerOptions as HttpServerOptions } from 'node:http';
 import type { ServerOptions } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { NestApplicationOptions } from '@nestjs/common';
@@ -7,15 +8,13 @@ import { Logger } from 'nestjs-pino';
 import type { ListenerSettings, ListenerTlsMaterial } from './config/listener-settings.js';
 import { ListenerModule } from './listener.module.js';
 import { serveListenerOpenApi } from './openapi/listener.openapi.js';
+import { ListenerExpressAdapter } from './transport/listener-express.adapter.js';
 
 /**
  * The client certificate is requested in the handshake but not required there: each profile
  * decides (the mtls guard reads `socket.authorized`), and bound tokens need the certificate too.
  */
-function httpsOptionsOf(
-  tls: ListenerTlsMaterial,
-  headersTimeoutMs: number,
-): NestApplicationOptions['httpsOptions'] {
+function httpsOptionsOf(tls: ListenerTlsMaterial): NestApplicationOptions['httpsOptions'] {
   const options: ServerOptions = {
     key: tls.key,
     cert: tls.cert,
@@ -24,11 +23,19 @@ function httpsOptionsOf(
     requestCert: true,
     rejectUnauthorized: false,
     minVersion: 'TLSv1.2',
-    // how often Node enforces headersTimeout/requestTimeout (its default is every 30 s)
-    connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
   };
   // Nest's HttpsOptions type omits minVersion; it hands the object to https.createServer as is
   return options as NestApplicationOptions['httpsOptions'];
+}
+
+/** Slow-client limits of the server, TLS or plain: both are created with them. */
+function serverOptionsOf(env: ListenerSettings['env']): HttpServerOptions {
+  return {
+    headersTimeout: env.LISTENER_HEADERS_TIMEOUT_MS,
+    requestTimeout: env.LISTENER_REQUEST_TIMEOUT_MS,
+    // how often Node enforces the two timeouts (its default is every 30 s)
+    connectionsCheckingInterval: Math.min(1000, env.LISTENER_HEADERS_TIMEOUT_MS),
+  };
 }
 
 /**
@@ -40,22 +47,18 @@ export async function createListenerApp(
   settings: ListenerSettings,
 ): Promise<NestExpressApplication> {
   const { env, tls } = settings;
-  const app = await NestFactory.create<NestExpressApplication>(ListenerModule.forRoot(settings), {
-    bodyParser: false,
-    bufferLogs: true,
-    httpsOptions: tls && httpsOptionsOf(tls, env.LISTENER_HEADERS_TIMEOUT_MS),
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    ListenerModule.forRoot(settings),
+    new ListenerExpressAdapter(serverOptionsOf(env)),
+    { bodyParser: false, bufferLogs: true, httpsOptions: tls && httpsOptionsOf(tls) },
+  );
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
   serveListenerOpenApi(app);
 
   const server = app.getHttpServer();
-  server.headersTimeout = env.LISTENER_HEADERS_TIMEOUT_MS;
-  server.requestTimeout = env.LISTENER_REQUEST_TIMEOUT_MS;
   // answer `Expect: 100-continue` only once the header checks passed (see readRawBody)
   server.on('checkContinue', (request, response) => server.emit('request', request, response));
-  // TODO(proxy mode): Nest builds the plain HTTP server without options, so Node checks these
-  // timeouts only every 30 s there; the TLS-terminating proxy is the first line against slow clients
   if (tls !== undefined) {
     server.on('secureConnection', (socket: TLSSocket) => socket.disableRenegotiation());
   }

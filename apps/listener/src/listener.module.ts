@@ -6,13 +6,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { Redis } from 'ioredis';
-import {
-  createLoggerModule,
-  MetricsModule,
-  redisOptionsFromUrl,
-  TokenRevocationList,
-} from '@countersign/common';
+import { createLoggerModule, MetricsModule, TokenRevocationList } from '@countersign/common';
 import type { ListenerSettings } from './config/listener-settings.js';
 import { DeliveryBodyReader } from './delivery/delivery-body.reader.js';
 import { DeliveryIntakeService } from './delivery/delivery-intake.service.js';
@@ -27,13 +21,14 @@ import { ProfileGuard } from './guards/profile.guard.js';
 import { HealthController } from './health/health.controller.js';
 import { LISTENER_REDIS, LISTENER_SETTINGS } from './listener.tokens.js';
 import { ListenerMetrics } from './metrics/listener-metrics.js';
+import { createListenerRedis, type ListenerRedis } from './redis/listener-redis.js';
 import { RejectionFilter } from './rejection/rejection.filter.js';
 import { ClientCertificateReader } from './transport/client-certificate.reader.js';
 
 /** The listener: transport-independent wiring of profiles, guards, intake, health and metrics. */
 @Module({})
 export class ListenerModule implements OnApplicationShutdown {
-  constructor(@Inject(LISTENER_REDIS) private readonly redis: Redis) {}
+  constructor(@Inject(LISTENER_REDIS) private readonly redis: ListenerRedis) {}
 
   static forRoot(settings: ListenerSettings): DynamicModule {
     const { env } = settings;
@@ -51,23 +46,11 @@ export class ListenerModule implements OnApplicationShutdown {
       controllers: [DeliveryController, HealthController],
       providers: [
         { provide: LISTENER_SETTINGS, useValue: settings },
-        {
-          provide: LISTENER_REDIS,
-          useFactory: () => {
-            const redis = new Redis(
-              redisOptionsFromUrl(env.REDIS_URL, {
-                commandTimeoutMs: env.LISTENER_ENQUEUE_TIMEOUT_MS,
-              }),
-            );
-            // connection errors surface as failed commands (503, not ready); keep them quiet here
-            redis.on('error', () => undefined);
-            return redis;
-          },
-        },
+        { provide: LISTENER_REDIS, useFactory: () => createListenerRedis(settings) },
         {
           provide: TokenRevocationList,
           inject: [LISTENER_REDIS],
-          useFactory: (redis: Redis) => new TokenRevocationList(redis, env.QUEUE_PREFIX),
+          useFactory: (redis: ListenerRedis) => new TokenRevocationList(redis, env.QUEUE_PREFIX),
         },
         { provide: APP_FILTER, useClass: RejectionFilter },
         ListenerMetrics,

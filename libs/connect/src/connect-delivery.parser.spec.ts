@@ -767,3 +767,58 @@ describe('extractDocuments: documents of many MiB', () => {
     });
   });
 });
+
+describe('parseConnectDeliveryYielding: the answers of parseConnectDelivery, in steps', () => {
+  // trailing whitespace is insignificant in JSON and after an XML root, and takes a body past
+  // the 1 MiB under which the yielding parser reads at once
+  const padded = (body: Buffer | string) =>
+    Buffer.concat([Buffer.from(body), Buffer.alloc(1024 * 1024 + 1, ' ')]);
+
+  it.each([
+    'envelope-sent.json',
+    'recipient-completed.json',
+    'envelope-completed.json',
+    'envelope-completed-retry.json',
+    'envelope-completed-with-documents.json',
+    'envelope-voided.json',
+    'envelope-declined.json',
+    'template-modified.json',
+    'unknown-event.json',
+    'recipient-completed-pretty-crlf.json',
+    'envelope-completed.xml',
+    'envelope-sent.xml',
+  ])('reads %s padded past 1 MiB to the event of the fixture itself', async (name) => {
+    const body = padded(fixture(name));
+    const type = contentTypeOf(name);
+
+    const result = await parseConnectDeliveryYielding(body, type);
+
+    expect(result).toEqual(parseConnectDelivery(body, type));
+    expect(result).toEqual(parseConnectDelivery(fixture(name), type));
+  });
+
+  it.each([
+    ['only whitespace', '', JSON_TYPE],
+    ['another media type', fixture('envelope-sent.json'), 'text/plain'],
+    ['no media type', fixture('envelope-sent.json'), undefined],
+    [
+      'a charset other than UTF-8',
+      fixture('envelope-sent.json'),
+      'application/json; charset=latin1',
+    ],
+    ['bytes that are not UTF-8', Buffer.from([0x7b, 0xff, 0x7d]), JSON_TYPE],
+    ['JSON cut short', '{"event":"envelope-sent","data":{', JSON_TYPE],
+    ['a JSON array', '[1, 2, 3]', JSON_TYPE],
+    ['JSON nested too deep', `${'['.repeat(100)}${']'.repeat(100)}`, JSON_TYPE],
+    ['an event name that is not a token', '{"event":"a b","data":{}}', JSON_TYPE],
+    ['a DTD', `<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "a">]>${legacyXml('')}`, XML_TYPE],
+    ['XML cut short', legacyXml('<Status>Completed</Status>').slice(0, -10), XML_TYPE],
+    ['another XML root', '<?xml version="1.0"?><Envelope/>', XML_TYPE],
+  ])('refuses a large body with %s with the same reason and detail', async (_label, body, type) => {
+    const large = padded(body);
+    const expected = parseConnectDelivery(large, type);
+
+    expect(expected.ok).toBe(false);
+    expect(await parseConnectDeliveryYielding(large, type)).toEqual(expected);
+  });
+});

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Where bodies over the inline threshold are kept, shared by the listener and the worker. */
@@ -24,8 +24,39 @@ export class PayloadStoreError extends Error {
 }
 
 /**
+ * Whether fsync of a directory failed only because the platform cannot do it: Windows refuses to
+ * open or flush a directory, and a few file systems answer EINVAL or ENOTSUP to a directory fsync.
+ */
+function cannotSyncDirectory(error: unknown, step: 'open' | 'sync'): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (process.platform === 'win32') {
+    return code === 'EISDIR' || code === 'EPERM' || code === 'EACCES';
+  }
+  return step === 'sync' && (code === 'EINVAL' || code === 'ENOTSUP');
+}
+
+/** Flushes a directory's entries (a rename into it) to disk. */
+async function syncDirectory(directory: string): Promise<void> {
+  let handle: FileHandle;
+  try {
+    handle = await open(directory, 'r');
+  } catch (error) {
+    if (cannotSyncDirectory(error, 'open')) return;
+    throw error;
+  }
+  try {
+    await handle.sync();
+  } catch (error) {
+    if (!cannotSyncDirectory(error, 'sync')) throw error;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
  * A payload store in a directory: content-addressed files written to a temporary name, flushed to
- * disk, then renamed, so a reader never sees half a file and an acknowledged body survives a crash.
+ * disk, renamed, and the directory flushed too, so a reader never sees half a file and an
+ * acknowledged body survives a crash under its name.
  */
 export class DirectoryPayloadStore implements PayloadStore {
   constructor(private readonly directory: string) {}
@@ -36,14 +67,22 @@ export class DirectoryPayloadStore implements PayloadStore {
     await mkdir(this.directory, { recursive: true });
 
     const temporary = join(this.directory, `.${randomUUID()}.tmp`);
-    const handle = await open(temporary, 'w', 0o600);
     try {
-      await handle.writeFile(body);
-      await handle.sync();
-    } finally {
-      await handle.close();
+      const handle = await open(temporary, 'wx', 0o600);
+      try {
+        await handle.writeFile(body);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temporary, join(this.directory, ref));
+    } catch (error) {
+      // a full disk or a failed flush must not leave partial files behind
+      await rm(temporary, { force: true }).catch(() => undefined);
+      throw error;
     }
-    await rename(temporary, join(this.directory, ref));
+    // the rename is durable only once the directory's entry is: before the caller enqueues a job
+    await syncDirectory(this.directory);
     return { ref, sha256, size: body.length };
   }
 

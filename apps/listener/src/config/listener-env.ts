@@ -14,6 +14,16 @@ import {
 
 const MIB = 1024 * 1024;
 
+/** `host:port` seed nodes, comma-separated (as for the worker). */
+const HOST_PORT_LIST = /^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/;
+
+/** Trims a list and the spaces around its commas; a blank value means "not set". */
+function trimmedList({ value }: { value: unknown }): unknown {
+  if (typeof value !== 'string') return value;
+  const trimmed = value.trim().replace(/\s*,\s*/g, ',');
+  return trimmed === '' ? undefined : trimmed;
+}
+
 function splitList({ value }: { value: unknown }): unknown {
   return typeof value === 'string'
     ? value
@@ -111,6 +121,12 @@ export class ListenerEnv {
 
   @Matches(/^rediss?:\/\/.+/, { message: '$property must be a redis:// or rediss:// URL' })
   REDIS_URL = 'redis://127.0.0.1:6379';
+
+  /** Comma list of `host:port` seed nodes; when set, the listener talks to a Redis Cluster. */
+  @IsOptional()
+  @Transform(trimmedList)
+  @Matches(HOST_PORT_LIST, { message: '$property must be a comma list of host:port' })
+  REDIS_CLUSTER_NODES?: string;
 
   @Matches(/^[A-Za-z0-9_.-]+$/, { message: '$property may hold only letters, digits, _ . -' })
   QUEUE_PREFIX = 'countersign';

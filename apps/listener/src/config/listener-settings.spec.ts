@@ -105,6 +105,48 @@ describe('loadListenerSettings', () => {
     expect(problems).toContain('LISTENER_TRUSTED_PROXIES');
   });
 
+  const proxyEnv = () => ({
+    LISTENER_MODE: 'proxy',
+    LISTENER_TRUSTED_PROXIES: '127.0.0.1',
+    LISTENER_FORWARDED_CERT_FORMAT: 'nginx',
+    LISTENER_PROFILES_FILE: profilesFile,
+    CS_K: 'secret',
+  });
+
+  it('talks to one Redis server at REDIS_URL unless cluster nodes are set', () => {
+    expect(loadListenerSettings(proxyEnv()).redis).toEqual({
+      mode: 'single',
+      url: 'redis://127.0.0.1:6379',
+    });
+    expect(loadListenerSettings({ ...proxyEnv(), REDIS_CLUSTER_NODES: '  ' }).redis.mode).toBe(
+      'single',
+    );
+  });
+
+  it('talks to a Redis Cluster through the REDIS_CLUSTER_NODES seed nodes', () => {
+    const settings = loadListenerSettings({
+      ...proxyEnv(),
+      REDIS_CLUSTER_NODES: 'redis-a:7000 , 10.0.0.2:7001,redis-c.internal:7002',
+    });
+    expect(settings.redis).toEqual({
+      mode: 'cluster',
+      nodes: [
+        { host: 'redis-a', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+        { host: 'redis-c.internal', port: 7002 },
+      ],
+    });
+  });
+
+  it.each(['redis-a', 'redis-a:7000,', 'redis://redis-a:7000', 'redis-a:port', 'a b:7000'])(
+    'refuses REDIS_CLUSTER_NODES %j, naming the variable',
+    (nodes) => {
+      expect(problemsOf({ ...proxyEnv(), REDIS_CLUSTER_NODES: nodes })).toContain(
+        'REDIS_CLUSTER_NODES: must be a comma list of host:port',
+      );
+    },
+  );
+
   it('names a TLS file that cannot be read', () => {
     const problems = problemsOf({
       LISTENER_TLS_CERT_FILE: join(dir, 'missing.pem'),

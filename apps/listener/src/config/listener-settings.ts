@@ -24,9 +24,15 @@ export interface ForwardedCertificateSource {
   readonly allowlist: ProxyAllowlist;
 }
 
+/** Where the listener's Redis is: one server (REDIS_URL) or a cluster (REDIS_CLUSTER_NODES). */
+export type ListenerRedisSettings =
+  | { readonly mode: 'single'; readonly url: string }
+  | { readonly mode: 'cluster'; readonly nodes: readonly { host: string; port: number }[] };
+
 /** Everything the listener needs, validated and compiled before the app starts. */
 export interface ListenerSettings {
   readonly env: ListenerEnv;
+  readonly redis: ListenerRedisSettings;
   readonly profiles: ReadonlyMap<string, DeliveryProfile>;
   readonly tls?: ListenerTlsMaterial;
   readonly forwarded?: ForwardedCertificateSource;
@@ -38,6 +44,17 @@ function readFileSetting(name: string, path: string): Buffer {
   } catch {
     throw new ConfigurationError('environment', [`${name}: ${path} cannot be read`]);
   }
+}
+
+function redisSettingsOf(env: ListenerEnv): ListenerRedisSettings {
+  if (env.REDIS_CLUSTER_NODES === undefined) return { mode: 'single', url: env.REDIS_URL };
+  return {
+    mode: 'cluster',
+    nodes: env.REDIS_CLUSTER_NODES.split(',').map((node) => {
+      const at = node.lastIndexOf(':');
+      return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
+    }),
+  };
 }
 
 /** Validates the environment, reads the TLS material and compiles every profile. */
@@ -86,5 +103,5 @@ export function loadListenerSettings(
     env: environment,
   });
 
-  return { env, profiles, tls, forwarded };
+  return { env, redis: redisSettingsOf(env), profiles, tls, forwarded };
 }

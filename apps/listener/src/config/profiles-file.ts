@@ -12,9 +12,24 @@ import {
   Max,
   Min,
   MinLength,
+  ValidateBy,
   ValidateNested,
 } from 'class-validator';
 import { CHECK_NAMES, type CheckName } from '@countersign/queue';
+import { isSecretHash } from '@countersign/security';
+
+/** A hash `verifySecret` can check; a malformed one would refuse every credential at run time. */
+function IsSecretHash(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isSecretHash',
+    validator: {
+      validate: (value: unknown) => isSecretHash(value),
+      // never echoes the value: the message names the field and the expected form only
+      defaultMessage: () =>
+        '$property must be a scrypt hash from hashSecret (scrypt$<N>$<r>$<p>$<salt>$<hash>)',
+    },
+  });
+}
 
 /** One allowed certificate subject: exactly one of the members is set. */
 export class SubjectRuleSettings {
@@ -124,7 +139,7 @@ export class BasicSettings {
   username!: string;
 
   /** A `scrypt$...` hash from libs/security `hashSecret`, never the password itself. */
-  @Matches(/^scrypt\$/, { message: '$property must be a scrypt hash (scrypt$...)' })
+  @IsSecretHash()
   passwordHash!: string;
 }
 

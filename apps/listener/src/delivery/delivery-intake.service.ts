@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { deliveryKey, parseConnectDelivery } from '@countersign/connect';
+import { deliveryKey, parseConnectDeliveryYielding } from '@countersign/connect';
 import {
   DirectoryPayloadStore,
   type DeliveryEvidence,
@@ -43,7 +43,8 @@ export class DeliveryIntakeService {
     contentType: string | undefined,
   ): Promise<DeliveryReceipt> {
     const evidence = this.evidenceOf(delivery);
-    const parsed = parseConnectDelivery(body, contentType);
+    // a body over 1 MiB is read in steps, so a 32 MiB delivery does not stall the small ones
+    const parsed = await parseConnectDeliveryYielding(body, contentType);
 
     if (!parsed.ok) {
       if (parsed.reason === 'body_unsupported_media_type') {

@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import {
   DEDUPE_WINDOW_MS,
   DELIVERIES_QUEUE,
@@ -13,6 +12,7 @@ import {
 import { LISTENER_REDIS, LISTENER_SETTINGS } from '../listener.tokens.js';
 import type { ListenerSettings } from '../config/listener-settings.js';
 import { ListenerMetrics } from '../metrics/listener-metrics.js';
+import type { ListenerRedis } from '../redis/listener-redis.js';
 import { DeliveryRejection } from '../rejection/delivery-rejection.js';
 
 /** Completed envelope jobs kept for inspection; the dedupe key outlives them (14 days). */
@@ -43,7 +43,7 @@ export class DeliveryQueues implements OnModuleDestroy {
 
   constructor(
     @Inject(LISTENER_SETTINGS) settings: ListenerSettings,
-    @Inject(LISTENER_REDIS) connection: Redis,
+    @Inject(LISTENER_REDIS) connection: ListenerRedis,
     private readonly metrics: ListenerMetrics,
   ) {
     const { env } = settings;

@@ -1,8 +1,8 @@
 import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import type { Redis } from 'ioredis';
 import { LISTENER_REDIS, LISTENER_SETTINGS } from '../listener.tokens.js';
 import type { ListenerSettings } from '../config/listener-settings.js';
+import type { ListenerRedis } from '../redis/listener-redis.js';
 
 const REDIS_PING_TIMEOUT_MS = 500;
 
@@ -15,7 +15,7 @@ interface Readiness {
 @Controller('health')
 export class HealthController {
   constructor(
-    @Inject(LISTENER_REDIS) private readonly redis: Redis,
+    @Inject(LISTENER_REDIS) private readonly redis: ListenerRedis,
     @Inject(LISTENER_SETTINGS) private readonly settings: ListenerSettings,
   ) {}
 

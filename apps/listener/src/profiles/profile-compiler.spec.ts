@@ -23,6 +23,10 @@ const TOKEN = {
   jwksFile: 'jwks.json',
 };
 const HMAC = { keys: [{ id: 'k1', secretEnv: 'CS_SPEC_HMAC' }] };
+/** A well-formed hashSecret output (16-byte salt, 32-byte hash) of a secret nobody kept. */
+const PASSWORD_HASH =
+  'scrypt$32768$8$1$giWFoICTJkEgnpwTvEajvg$V-k4PiQWBRxJfu6sg8NMVWOtOgPnY9aHgsod5De4dXQ';
+const PINS = ['A4DtL2JmUMhAsvJj5tKyn64SqzmuXbMrJa0n761y5v0'];
 
 describe('compileProfiles', () => {
   let dir: string;
@@ -78,7 +82,7 @@ describe('compileProfiles', () => {
   });
 
   it('stops start-up for oauth together with basic', async () => {
-    const basic = { username: 'u', passwordHash: 'scrypt$32768$8$1$c2FsdA$aGFzaA' };
+    const basic = { username: 'u', passwordHash: PASSWORD_HASH };
     expect(await problemsOf({ p: { checks: ['oauth', 'basic'], token: TOKEN, basic } })).toContain(
       'oauth and basic cannot be combined',
     );
@@ -151,6 +155,89 @@ describe('compileProfiles', () => {
     expect(await problemsOf({ p: { checks: ['mtls'], certificate: badIp } })).toContain(
       'sanIp is not an IP address',
     );
+  });
+
+  it('compiles a basic profile with a well-formed password hash', async () => {
+    const profiles = await compile({
+      p: { checks: ['basic'], basic: { username: 'u', passwordHash: PASSWORD_HASH } },
+    });
+    expect(profiles.get('p')?.basic).toEqual({ username: 'u', passwordHash: PASSWORD_HASH });
+  });
+
+  it.each([
+    ['empty members', 'scrypt$$$$$'],
+    ['a salt shorter than 16 bytes', 'scrypt$32768$8$1$c2FsdA$aGFzaA'],
+    ['a cost that is not a power of two', PASSWORD_HASH.replace('$32768$', '$30000$')],
+    ['a cost over the bound', PASSWORD_HASH.replace('$32768$', '$2097152$')],
+    ['a hash that is not base64url', PASSWORD_HASH.replace(/\$[^$]+$/, '$not*base64')],
+    ['a missing member', PASSWORD_HASH.slice(0, PASSWORD_HASH.lastIndexOf('$'))],
+  ])(
+    'stops start-up for a basic password hash with %s, naming the profile and field',
+    async (_label, passwordHash) => {
+      const problems = await problemsOf({
+        p: { checks: ['basic'], basic: { username: 'u', passwordHash } },
+      });
+      expect(problems).toMatch(/profile "p": basic\.passwordHash: must be a scrypt hash/);
+      expect(problems).not.toContain(passwordHash);
+    },
+  );
+
+  it.each([
+    ['empty', ''],
+    ['blank', '   '],
+  ])('stops start-up for a subject DN that is %s', async (_label, subjectDn) => {
+    const certificate = { pins: PINS, subjects: [{ subjectDn }] };
+    expect(await problemsOf({ p: { checks: ['mtls'], certificate } })).toMatch(
+      /profile "p": certificate\.subjects\.0\.subjectDn/,
+    );
+  });
+
+  it.each([
+    ['a missing `=`', 'CN'],
+    ['an unknown attribute type', 'XYZ=a'],
+    ['an empty value', 'CN='],
+    ['a trailing separator', 'CN=a,'],
+    ['an unescaped special character', 'CN=a<b'],
+  ])('stops start-up for a subject DN with %s', async (_label, subjectDn) => {
+    const certificate = { pins: PINS, subjects: [{ subjectDn }] };
+    expect(await problemsOf({ p: { checks: ['mtls'], certificate } })).toContain(
+      'profile "p": certificate.subjects.0.subjectDn is not an RFC 4514 name',
+    );
+  });
+
+  it('compiles a subject DN written with spaces and in any case', async () => {
+    const certificate = { pins: PINS, subjects: [{ subjectDn: ' cn = a , O=Org ' }] };
+    const profiles = await compile({ p: { checks: ['mtls'], certificate } });
+    expect(profiles.get('p')?.certificate?.policy.subjects).toEqual([
+      { subjectDn: ' cn = a , O=Org ' },
+    ]);
+  });
+
+  it.each([
+    ['no keys', { keys: [] }],
+    ['only a symmetric key', { keys: [{ kty: 'oct', k: 'c2VjcmV0LWtleS1ieXRlcw', alg: 'HS256' }] }],
+    ['only an encryption key', { keys: [{ ...JWKS.keys[0], use: 'enc' }] }],
+    ['only a key for another algorithm', { keys: [{ ...JWKS.keys[0], alg: 'ES384' }] }],
+    ['only a key Node cannot import', { keys: [{ ...JWKS.keys[0], x: 'AAAA' }] }],
+    ['only a key without a type', { keys: [{ x: JWKS.keys[0].x, y: JWKS.keys[0].y }] }],
+  ])('stops start-up for a local JWKS file with %s', async (label, jwks) => {
+    const file = `jwks-${label.replace(/\W+/g, '-')}.json`;
+    await writeFile(join(dir, file), JSON.stringify(jwks));
+    const problems = await problemsOf({
+      p: { checks: ['oauth'], token: { ...TOKEN, jwksFile: file } },
+    });
+    expect(problems).toContain(
+      `profile "p": token.jwksFile ${join(dir, file)} holds no public key`,
+    );
+  });
+
+  it('compiles a local JWKS file with one usable key among unusable ones', async () => {
+    const jwks = { keys: [{ kty: 'oct', k: 'c2VjcmV0LWtleS1ieXRlcw' }, ...JWKS.keys] };
+    await writeFile(join(dir, 'jwks-mixed.json'), JSON.stringify(jwks));
+    const profiles = await compile({
+      p: { checks: ['oauth'], token: { ...TOKEN, jwksFile: 'jwks-mixed.json' } },
+    });
+    expect(profiles.get('p')?.token?.remoteJwks).toBe(false);
   });
 
   it('refuses a profile name that cannot be a URL segment', async () => {

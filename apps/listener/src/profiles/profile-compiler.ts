@@ -1,3 +1,4 @@
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
@@ -6,6 +7,7 @@ import type { JSONWebKeySet } from 'jose';
 import {
   AccessTokenVerifier,
   createTrustBundle,
+  type AccessTokenAlgorithm,
   parseDistinguishedName,
   VerifiedTokenCache,
   type HmacKey,
@@ -54,6 +56,12 @@ function readText(path: string, what: string, problems: ProblemList, profile: st
   }
 }
 
+/** What `matchSubject` accepts as a subject DN: it parses, and names at least one RDN. */
+function isDistinguishedName(dn: string): boolean {
+  const parsed = parseDistinguishedName(dn);
+  return parsed.ok && parsed.evidence.length > 0;
+}
+
 function subjectRule(settings: SubjectRuleSettings): SubjectRule | undefined {
   const rules: SubjectRule[] = [];
   if (settings.subjectDn !== undefined) rules.push({ subjectDn: settings.subjectDn });
@@ -93,7 +101,7 @@ function compileCertificate(
       return undefined;
     }
     // a rule that can never match would refuse every delivery at run time: refuse it now
-    if ('subjectDn' in compiled && !parseDistinguishedName(compiled.subjectDn).ok) {
+    if ('subjectDn' in compiled && !isDistinguishedName(compiled.subjectDn)) {
       problems.add(name, `certificate.subjects.${index}.subjectDn is not an RFC 4514 name`);
       return undefined;
     }
@@ -125,6 +133,34 @@ function compileCertificate(
     },
     profileTrust,
   };
+}
+
+/** The algorithms AccessTokenVerifier accepts by default (never `none` or HS*). */
+const TOKEN_ALGORITHMS: ReadonlySet<string> = new Set<AccessTokenAlgorithm>([
+  'ES256',
+  'PS256',
+  'RS256',
+  'EdDSA',
+]);
+
+/**
+ * Whether a JWK could verify an access token: an asymmetric public key (no private part), not
+ * restricted to encryption or to an algorithm the verifier refuses, that Node can import.
+ */
+function isVerificationKey(key: unknown): boolean {
+  if (typeof key !== 'object' || key === null || Array.isArray(key)) return false;
+  const { kty, d, use, key_ops: operations, alg } = key as Record<string, unknown>;
+  if (d !== undefined || (kty !== 'EC' && kty !== 'RSA' && kty !== 'OKP')) return false;
+  if (use !== undefined && use !== 'sig') return false;
+  if (operations !== undefined && !(Array.isArray(operations) && operations.includes('verify'))) {
+    return false;
+  }
+  if (alg !== undefined && !(typeof alg === 'string' && TOKEN_ALGORITHMS.has(alg))) return false;
+  try {
+    return createPublicKey({ key: key as JsonWebKey, format: 'jwk' }).type === 'public';
+  } catch {
+    return false;
+  }
 }
 
 function compileToken(
@@ -165,6 +201,10 @@ function compileToken(
       !Array.isArray((jwks as { keys?: unknown }).keys)
     ) {
       problems.add(name, `token.jwksFile ${path} is not a JWK set ({ "keys": [...] })`);
+      return undefined;
+    }
+    if (!(jwks as { keys: unknown[] }).keys.some(isVerificationKey)) {
+      problems.add(name, `token.jwksFile ${path} holds no public key that can verify a token`);
       return undefined;
     }
     verifier = new AccessTokenVerifier({
