@@ -273,7 +273,18 @@ describe('parseConnectDelivery: JSON SIM', () => {
     expect(parsed(body).data).toEqual({ envelopeId: 'e', kept: 3 });
   });
 
-  it('drops forbidden keys from a body too large to be scanned for them first', () => {
+  it('drops forbidden keys spelled with \\u escapes from a large body', () => {
+    const body = JSON.stringify({
+      event: 'envelope-sent',
+      data: { envelopeId: 'e', padding: 'x'.repeat(128 * 1024), kept: 1 },
+    }).replace('"kept":1', '"kept":1,"\\u005f_proto__":{"isAdmin":true},"construct\\u006fr":2');
+    const event = parsed(body);
+
+    expect(Object.keys(event.data).sort()).toEqual(['envelopeId', 'kept', 'padding']);
+    expect(Object.hasOwn(event.data, '__proto__')).toBe(false);
+  });
+
+  it('drops forbidden keys from a large body', () => {
     const body = JSON.stringify({
       event: 'envelope-sent',
       data: { envelopeId: 'e', padding: 'x'.repeat(128 * 1024), kept: 1 },
