@@ -195,4 +195,51 @@ describe('dead letters', () => {
     expect(result.code).toBe(1);
     expect(result.err).toContain('replay needs an id or --all');
   });
+
+  it('lists at most --limit dead letters, the oldest first', async () => {
+    state.flakyFails = true;
+    const sent = await envelopeFromFixture('envelope-sent.json');
+    const again = { ...sent, deliveryKey: `${sent.deliveryKey}-limit` };
+    await enqueueDelivery(redis, prefix, again);
+    await waitFor(async () => (await listed()).length === 2, 'a second dead letter');
+
+    const { out, code } = await cli('list', '--limit', '1', '--json');
+    expect(code).toBe(0);
+    expect(out.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(out)).toMatchObject({ consumer: 'picky' });
+    expect((await cli('list', '--limit', '5')).out).toContain('2 dead letter(s)');
+
+    const refused = await cli('list', '--limit', '0');
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain('must be a whole number of at least 1');
+  });
+
+  it('replays a dead letter with --consumer only when it belongs to that consumer', async () => {
+    const letters = await listed();
+    const picky = letters.find((letter) => letter.consumer === 'picky');
+    const flaky = letters.find((letter) => letter.consumer === 'flaky');
+
+    const refused = await cli('replay', String(picky?.id), '--consumer', 'flaky');
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain(
+      `dead letter ${String(picky?.id)} belongs to consumer picky, not flaky: not replayed`,
+    );
+    expect((await listed()).map((letter) => letter.id)).toEqual(letters.map((l) => l.id));
+
+    state.flakyFails = false;
+    const replayed = await cli('replay', String(flaky?.id), '--consumer', 'flaky');
+    expect(replayed.code).toBe(0);
+    expect(replayed.out).toContain(`replayed ${String(flaky?.id)} to flaky`);
+    await waitFor(() => state.flakyDone.includes(String(flaky?.deliveryId)), 'the replayed job');
+    expect((await listed()).map((letter) => letter.consumer)).toEqual(['picky']);
+  });
+
+  it('refuses an option it does not know instead of ignoring it', async () => {
+    const [letter] = await listed();
+    const result = await cli('replay', String(letter.id), '--consumers', 'picky');
+
+    expect(result.code).toBe(1);
+    expect(result.err).toContain("unknown option '--consumers'");
+    expect(await listed()).toEqual([letter]);
+  });
 });

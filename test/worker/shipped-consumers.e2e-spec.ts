@@ -1,10 +1,12 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jest } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { DirectoryPayloadStore, type VerifiedEnvelope } from '@countersign/queue';
 import type { Redis } from 'ioredis';
 import { AuditLogConsumer } from '../../apps/worker/src/consumers/audit-log/audit-log.consumer.js';
+import { EnvelopeStatusStore } from '../../apps/worker/src/consumers/envelope-status/envelope-status.store.js';
 import { ShippedConsumersModule } from '../../apps/worker/src/consumers/shipped-consumers.module.js';
 import {
   deleteKeys,
@@ -134,6 +136,42 @@ describe('shipped consumers', () => {
       const invalid = await statusOf('..%2F..%2Fetc');
       expect(invalid.code).toBe(400);
       expect(invalid.body.error).toBe('envelope_id_invalid');
+    });
+
+    it.each([
+      ['a path', '..%2F..%2Fetc'],
+      ['a Redis key pattern', '*'],
+      ['a key with a separator', 'countersign%3Aenvelope-status%3A1'],
+      ['letters and hyphens', 'not-an-envelope'],
+      ['a GUID with a tail', `${ENVELOPE}0`],
+      ['a GUID with a newline', `${ENVELOPE}%0A`],
+      ['a GUID without hyphens', ENVELOPE.replaceAll('-', '')],
+      ['a GUID with non-hex digits', 'g3a9c2d1-7b4e-4c8a-a1d6-5e2f8b0c9d37'],
+      ['a long id', 'a'.repeat(64)],
+    ])('refuses %s as an envelope id with 400, before Redis', async (_, envelopeId) => {
+      const store = app.get(EnvelopeStatusStore);
+      const read = jest.spyOn(store, 'get');
+      try {
+        expect(await statusOf(envelopeId)).toEqual({
+          code: 400,
+          body: {
+            error: 'envelope_id_invalid',
+            message: expect.stringContaining('envelopeId must be a DocuSign envelope id: a GUID'),
+          },
+        });
+        expect(read).not.toHaveBeenCalled();
+      } finally {
+        read.mockRestore();
+      }
+    });
+
+    it('accepts a GUID in capitals, as the XML format may carry it', async () => {
+      const unknown = await statusOf(ENVELOPE.toUpperCase());
+      expect(unknown.code).toBe(404);
+    });
+
+    it('never builds a key from something that is not an envelope id, whoever asks', async () => {
+      await expect(app.get(EnvelopeStatusStore).get('x:*')).rejects.toThrow(RangeError);
     });
   });
 

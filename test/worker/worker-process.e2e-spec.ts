@@ -186,6 +186,28 @@ describe('worker process', () => {
     expect((await next.exited).code).toBe(0);
   });
 
+  it('ignores a second SIGTERM (or a SIGINT) during the drain: finishes the running job, exits 0', async () => {
+    const worker = start();
+    await worker.port();
+    const running = await envelopeFromFixture('envelope-completed.json');
+    await enqueueDelivery(redis, prefix, running);
+    await waitFor(
+      async () => (await journalLines()).some((l) => l.startsWith(`start ${running.deliveryId}`)),
+      'the job to start',
+    );
+
+    worker.child.kill('SIGTERM');
+    await waitFor(() => worker.output().includes('SIGTERM received, draining'), 'the drain');
+    worker.child.kill('SIGTERM');
+    worker.child.kill('SIGINT');
+    const exit = await worker.exited;
+
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(await journalLines()).toContain(`done ${running.deliveryId} ${worker.child.pid}`);
+    expect(worker.output()).toContain('SIGTERM received while draining, ignored');
+    expect(worker.output()).toContain('SIGINT received while draining, ignored');
+  });
+
   it('serves health and metrics on its HTTP port', async () => {
     const worker = start();
     const port = await worker.port();
@@ -195,7 +217,9 @@ describe('worker process', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready', redis: 'up' });
 
-    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const scrape = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(scrape.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const metrics = await scrape.text();
     expect(metrics).toContain('countersign_queue_depth{');
     expect(metrics).toContain('queue="consumer-slow"');
     expect(metrics).toContain('countersign_queue_oldest_job_age_seconds');

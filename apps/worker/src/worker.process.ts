@@ -4,6 +4,7 @@ import { Logger, type ModuleMetadata } from '@nestjs/common';
 import { ConfigurationError } from '@countersign/common';
 import { loadWorkerConfig } from './config/worker.config.js';
 import { ConsumerDeclarationError } from './consumer/consumer-options.js';
+import { drainOnSignals } from './shutdown/drain-on-signals.js';
 import { createWorkerApp } from './worker.app.js';
 
 function stopOnStartupError(error: unknown): never {
@@ -17,7 +18,8 @@ function stopOnStartupError(error: unknown): never {
 /**
  * Runs a worker process: configuration from the environment, the given consumer modules, HTTP on
  * WORKER_HTTP_PORT. SIGTERM (or SIGINT) stops taking jobs, lets running ones finish within
- * WORKER_SHUTDOWN_GRACE_MS, and exits 0. A bad configuration or consumer declaration exits 1.
+ * WORKER_SHUTDOWN_GRACE_MS, and exits 0; a further signal during that drain is ignored. A bad
+ * configuration or consumer declaration exits 1.
  */
 export async function runWorkerProcess(
   consumers: NonNullable<ModuleMetadata['imports']>,
@@ -45,19 +47,9 @@ export async function runWorkerProcess(
     port: address?.port,
   });
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`worker: ${signal} received, draining\n`);
-    app.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`worker: shutdown failed: ${String(error)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  drainOnSignals({
+    drain: () => app.close(),
+    exit: (code) => process.exit(code),
+    write: (text) => process.stderr.write(text),
+  });
 }

@@ -46,6 +46,15 @@ export class RedisEnvironment {
   QUEUE_PREFIX = 'countersign';
 }
 
+/** The dead-letters CLI's environment: Redis, and where the listener keeps large bodies. */
+export class CliEnvironment extends RedisEnvironment {
+  /** Needed only to show a quarantined body kept in the payload store. */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  WORKER_PAYLOAD_DIR?: string;
+}
+
 /** The worker's environment, validated once at start-up. Property names are the env var names. */
 export class WorkerEnvironment extends RedisEnvironment {
   @IsIn(WORKER_ROLES)
@@ -152,12 +161,16 @@ function redisSettings(valid: RedisEnvironment): WorkerConfig['redis'] {
   };
 }
 
-/** Reads only the Redis settings (for the dead-letters CLI). */
-export function loadRedisConfig(
+/** Reads what the dead-letters CLI needs: Redis, and the payload store for quarantined bodies. */
+export function loadCliConfig(
   env: Record<string, string | undefined>,
-): Pick<WorkerConfig, 'redis' | 'queuePrefix'> {
-  const valid = validateConfig(RedisEnvironment, setValues(env), { source: 'environment' });
-  return { redis: redisSettings(valid), queuePrefix: valid.QUEUE_PREFIX };
+): Pick<WorkerConfig, 'redis' | 'queuePrefix' | 'payloadDir'> {
+  const valid = validateConfig(CliEnvironment, setValues(env), { source: 'environment' });
+  return {
+    redis: redisSettings(valid),
+    queuePrefix: valid.QUEUE_PREFIX,
+    payloadDir: valid.WORKER_PAYLOAD_DIR,
+  };
 }
 
 /** Reads and validates the worker's environment; throws ConfigurationError naming each problem. */

@@ -27,6 +27,18 @@ export class DeadLetterNotFoundError extends Error {
   }
 }
 
+/** A replay asked for one consumer's dead letter, and the id names another consumer's. */
+export class DeadLetterConsumerMismatchError extends Error {
+  constructor(
+    readonly id: string,
+    readonly consumer: string,
+    readonly expected: string,
+  ) {
+    super(`dead letter ${id} belongs to consumer ${consumer}, not ${expected}: not replayed`);
+    this.name = 'DeadLetterConsumerMismatchError';
+  }
+}
+
 function shortDigest(value: string): string {
   return createHash('sha256').update(value, 'utf8').digest('base64url').slice(0, 22);
 }
@@ -82,9 +94,18 @@ export class DeadLetterStore {
     return { id, letter: job.data };
   }
 
-  /** Adds the envelope back to its consumer's queue, then removes the dead letter. */
-  async replay(id: string): Promise<{ id: string; consumer: string; jobId: string }> {
+  /**
+   * Adds the envelope back to its consumer's queue, then removes the dead letter. With `consumer`,
+   * a dead letter of any other consumer is left alone (DeadLetterConsumerMismatchError).
+   */
+  async replay(
+    id: string,
+    options: { consumer?: string } = {},
+  ): Promise<{ id: string; consumer: string; jobId: string }> {
     const { letter } = await this.show(id);
+    if (options.consumer !== undefined && letter.consumer !== options.consumer) {
+      throw new DeadLetterConsumerMismatchError(id, letter.consumer, options.consumer);
+    }
     const jobId = replayJobId(id);
     const job: ConsumerJob = { consumer: letter.consumer, envelope: letter.envelope };
     await this.queueFor(consumerQueueName(letter.consumer)).add(JOB_NAMES.consumerDelivery, job, {

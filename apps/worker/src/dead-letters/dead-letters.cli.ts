@@ -1,10 +1,17 @@
 import { ConfigurationError } from '@countersign/common';
-import { queuePrefix } from '@countersign/queue';
+import { DirectoryPayloadStore, PayloadStoreError, queuePrefix } from '@countersign/queue';
 import { Queue } from 'bullmq';
-import { Command, CommanderError } from 'commander';
-import { loadRedisConfig } from '../config/worker.config.js';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { loadCliConfig } from '../config/worker.config.js';
+import { loadPayload, PayloadUnavailableError } from '../consumer/payload-loader.js';
+import {
+  QuarantinedDeliveryNotFoundError,
+  QuarantineStore,
+  type QuarantineEntry,
+} from '../quarantine/quarantine-store.js';
 import { closeRedisConnection, createRedisConnection } from '../redis/redis-connection.js';
 import {
+  DeadLetterConsumerMismatchError,
   DeadLetterNotFoundError,
   DeadLetterStore,
   type DeadLetterEntry,
@@ -15,7 +22,11 @@ export interface CliIo {
   readonly env: Record<string, string | undefined>;
   out(text: string): void;
   err(text: string): void;
+  /** Raw bytes to standard output (`quarantine show --body`). */
+  outBytes?(bytes: Uint8Array): void;
 }
+
+const USAGE = 'dead-letters.usage';
 
 function summary({ id, letter }: DeadLetterEntry) {
   return {
@@ -50,14 +61,60 @@ function detail(entry: DeadLetterEntry) {
   };
 }
 
+function quarantineSummary({ id, delivery }: QuarantineEntry) {
+  return {
+    id,
+    profile: delivery.profile,
+    receivedAt: delivery.receivedAt,
+    reason: delivery.reason,
+    detail: delivery.detail,
+    size: delivery.payload.size,
+  };
+}
+
+function quarantineDetail(entry: QuarantineEntry) {
+  const { delivery } = entry;
+  const { payload } = delivery;
+  return {
+    id: entry.id,
+    deliveryId: delivery.deliveryId,
+    profile: delivery.profile,
+    receivedAt: delivery.receivedAt,
+    reason: delivery.reason,
+    detail: delivery.detail,
+    evidence: delivery.evidence,
+    body: {
+      kind: payload.kind,
+      contentType: payload.contentType,
+      size: payload.size,
+      sha256: payload.sha256,
+      // what `sha256sum` prints, to compare with a saved copy of the body
+      sha256Hex: Buffer.from(payload.sha256, 'base64url').toString('hex'),
+      ...(payload.kind === 'stored' && { ref: payload.ref }),
+    },
+  };
+}
+
+function parseLimit(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) {
+    throw new InvalidArgumentError('must be a whole number of at least 1');
+  }
+  return Number(value);
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? '';
+}
+
 /**
- * `dead-letters list|show <id>|replay <id>|replay --all`: returns the exit code (0 done, 1 not
- * found or bad usage, 2 configuration or Redis trouble).
+ * `dead-letters list|show <id>|replay <id>|replay --all` and `dead-letters quarantine
+ * list|show <id>|delete <id>`: returns the exit code (0 done, 1 not found or bad usage, 2
+ * configuration or Redis trouble).
  */
 export async function runDeadLettersCli(argv: readonly string[], io: CliIo): Promise<number> {
   let settings;
   try {
-    settings = loadRedisConfig(io.env);
+    settings = loadCliConfig(io.env);
   } catch (error) {
     if (error instanceof ConfigurationError) {
       io.err(`dead-letters: ${error.message}\n`);
@@ -68,7 +125,7 @@ export async function runDeadLettersCli(argv: readonly string[], io: CliIo): Pro
 
   const redis = createRedisConnection(settings.redis, { name: 'dead-letters-cli' });
   const queues = new Map<string, Queue>();
-  const store = new DeadLetterStore((name) => {
+  const queueFor = (name: string) => {
     let queue = queues.get(name);
     if (!queue) {
       queue = new Queue(name, {
@@ -78,10 +135,15 @@ export async function runDeadLettersCli(argv: readonly string[], io: CliIo): Pro
       queues.set(name, queue);
     }
     return queue;
-  });
+  };
+  const store = new DeadLetterStore(queueFor);
+  const quarantine = new QuarantineStore(queueFor);
 
   const program = new Command('dead-letters')
-    .description('List, inspect and replay consumer jobs that used up their attempts')
+    .description(
+      'List, inspect and replay consumer jobs that used up their attempts, and inspect the ' +
+        "listener's quarantine",
+    )
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) });
 
@@ -89,15 +151,16 @@ export async function runDeadLettersCli(argv: readonly string[], io: CliIo): Pro
     .command('list')
     .description('list dead letters, oldest first')
     .option('--consumer <name>', 'only this consumer')
+    .option('--limit <n>', 'at most n dead letters (the oldest)', parseLimit)
     .option('--json', 'one JSON object per line')
-    .action(async (options: { consumer?: string; json?: boolean }) => {
-      const entries = await store.list({ consumer: options.consumer });
+    .action(async (options: { consumer?: string; limit?: number; json?: boolean }) => {
+      const entries = await store.list({ consumer: options.consumer, limit: options.limit });
       for (const entry of entries) {
         const row = summary(entry);
         io.out(
           options.json
             ? `${JSON.stringify(row)}\n`
-            : `${row.id}  ${row.consumer}  ${row.event}  ${row.deliveryId}  attempts=${row.attemptsMade}  ${row.failedAt}  ${row.error.split('\n')[0]}\n`,
+            : `${row.id}  ${row.consumer}  ${row.event}  ${row.deliveryId}  attempts=${row.attemptsMade}  ${row.failedAt}  ${firstLine(row.error)}\n`,
         );
       }
       if (!options.json) io.out(`${entries.length} dead letter(s)\n`);
@@ -116,29 +179,117 @@ export async function runDeadLettersCli(argv: readonly string[], io: CliIo): Pro
     .description("put one dead letter, or all, back on its consumer's queue")
     .argument('[id]', 'dead letter id from list')
     .option('--all', 'replay every dead letter')
-    .option('--consumer <name>', 'with --all: only this consumer')
+    .option(
+      '--consumer <name>',
+      "only this consumer's dead letters (with an id: refuse one of another consumer)",
+    )
     .action(async (id: string | undefined, options: { all?: boolean; consumer?: string }) => {
       if ((id === undefined) === !options.all) {
-        throw new CommanderError(1, 'dead-letters.usage', 'replay needs an id or --all (not both)');
+        throw new CommanderError(1, USAGE, 'replay needs an id or --all (not both)');
       }
-      const replayed = id ? [await store.replay(id)] : await store.replayAll(options);
+      const replayed = id
+        ? [await store.replay(id, { consumer: options.consumer })]
+        : await store.replayAll({ consumer: options.consumer });
       for (const entry of replayed) {
         io.out(`replayed ${entry.id} to ${entry.consumer} as job ${entry.jobId}\n`);
       }
       io.out(`${replayed.length} dead letter(s) replayed\n`);
     });
 
+  const quarantined = program
+    .command('quarantine')
+    .description('deliveries that passed authentication but whose body could not be parsed');
+
+  quarantined
+    .command('list')
+    .description('list quarantined deliveries, oldest first')
+    .option('--profile <name>', 'only deliveries received on this listener profile')
+    .option('--limit <n>', 'at most n deliveries (the oldest)', parseLimit)
+    .option('--json', 'one JSON object per line')
+    .action(async (options: { profile?: string; limit?: number; json?: boolean }) => {
+      const entries = await quarantine.list({ profile: options.profile, limit: options.limit });
+      for (const entry of entries) {
+        const row = quarantineSummary(entry);
+        io.out(
+          options.json
+            ? `${JSON.stringify(row)}\n`
+            : `${row.id}  ${row.profile}  ${row.receivedAt}  ${row.reason}  ${row.size} bytes  ${firstLine(row.detail)}\n`,
+        );
+      }
+      if (!options.json) io.out(`${entries.length} quarantined delivery(ies)\n`);
+    });
+
+  quarantined
+    .command('show')
+    .description(
+      'show one quarantined delivery: reason, detail, profile, evidence, the size and SHA-256 of ' +
+        'its body; with --body, the body itself',
+    )
+    .argument('<id>', 'delivery id from quarantine list')
+    .option('--body', 'write the exact body bytes to stdout (the description goes to stderr)')
+    .action(async (id: string, options: { body?: boolean }) => {
+      const entry = await quarantine.show(id);
+      const description = `${JSON.stringify(quarantineDetail(entry), null, 2)}\n`;
+      if (!options.body) {
+        io.out(description);
+        return;
+      }
+
+      const { payload } = entry.delivery;
+      if (payload.kind === 'stored' && settings.payloadDir === undefined) {
+        throw new ConfigurationError('environment', [
+          `WORKER_PAYLOAD_DIR: required to read the body of ${id}, kept in the payload store`,
+        ]);
+      }
+      if (!io.outBytes) {
+        throw new CommanderError(1, USAGE, 'this output cannot take raw bytes');
+      }
+      const payloads = settings.payloadDir
+        ? new DirectoryPayloadStore(settings.payloadDir)
+        : undefined;
+      const body = await loadPayload(payload, payloads);
+      io.err(description);
+      io.outBytes(body);
+    });
+
+  quarantined
+    .command('delete')
+    .description('delete one quarantined delivery, once it is dealt with')
+    .argument('<id>', 'delivery id from quarantine list')
+    .action(async (id: string) => {
+      const { delivery } = await quarantine.delete(id);
+      io.out(`deleted quarantined delivery ${id}\n`);
+      if (delivery.payload.kind === 'stored') {
+        io.out(
+          `its body stays in the payload store as ${delivery.payload.ref} ` +
+            '(the store is shared by content: another delivery may use the same file)\n',
+        );
+      }
+    });
+
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (error) {
-    if (error instanceof DeadLetterNotFoundError) {
+    if (
+      error instanceof DeadLetterNotFoundError ||
+      error instanceof DeadLetterConsumerMismatchError ||
+      error instanceof QuarantinedDeliveryNotFoundError
+    ) {
       io.err(`dead-letters: ${error.message}\n`);
       return 1;
     }
+    if (error instanceof PayloadUnavailableError || error instanceof PayloadStoreError) {
+      io.err(`dead-letters: the body cannot be read back: ${error.message}\n`);
+      return 1;
+    }
+    if (error instanceof ConfigurationError) {
+      io.err(`dead-letters: ${error.message}\n`);
+      return 2;
+    }
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return 0;
-      if (error.code === 'dead-letters.usage') io.err(`dead-letters: ${error.message}\n`);
+      if (error.code === USAGE) io.err(`dead-letters: ${error.message}\n`);
       return 1;
     }
     io.err(`dead-letters: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -1,4 +1,5 @@
-import { Controller, Get, Header, Inject, Module, type DynamicModule } from '@nestjs/common';
+import { Controller, Get, Header, Inject, Module, Res, type DynamicModule } from '@nestjs/common';
+import type { Response } from 'express';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
 /** Injection token of the app's Prometheus registry. */
@@ -10,8 +11,11 @@ class MetricsController {
 
   @Get()
   @Header('Cache-Control', 'no-store')
-  async scrape(): Promise<string> {
-    return this.registry.metrics();
+  async scrape(@Res({ passthrough: true }) res: Response): Promise<string> {
+    const text = await this.registry.metrics();
+    // a string body would otherwise go out as text/html, which scrapers do not take as metrics
+    res.setHeader('Content-Type', this.registry.contentType);
+    return text;
   }
 }
 

@@ -4,7 +4,7 @@ import type {
   ConnectConsumerHandler,
   ConsumerEnvelope,
 } from '../../consumer/connect-consumer-handler.js';
-import { ENVELOPE_ID, EnvelopeStatusStore } from './envelope-status.store.js';
+import { EnvelopeStatusStore, isEnvelopeId } from './envelope-status.store.js';
 
 /** Keeps the latest status of every envelope, whatever order Connect delivers its events in. */
 @ConnectConsumer({
@@ -18,7 +18,7 @@ export class EnvelopeStatusConsumer implements ConnectConsumerHandler {
   constructor(private readonly store: EnvelopeStatusStore) {}
 
   async handle({ event, deliveryId }: ConsumerEnvelope): Promise<void> {
-    if (!event.envelopeId || !ENVELOPE_ID.test(event.envelopeId) || !event.status) {
+    if (!event.envelopeId || !isEnvelopeId(event.envelopeId) || !event.status) {
       this.logger.debug({
         msg: 'event carries no envelope status',
         deliveryId,

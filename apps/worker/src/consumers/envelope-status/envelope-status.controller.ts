@@ -7,7 +7,12 @@ import {
   Param,
   ServiceUnavailableException,
 } from '@nestjs/common';
-import { ENVELOPE_ID, EnvelopeStatusStore, type EnvelopeStatus } from './envelope-status.store.js';
+import {
+  ENVELOPE_ID_RULE,
+  EnvelopeStatusStore,
+  isEnvelopeId,
+  type EnvelopeStatus,
+} from './envelope-status.store.js';
 
 /** Read-only view of the envelope-status consumer's store. */
 @Controller('envelopes')
@@ -17,11 +22,8 @@ export class EnvelopeStatusController {
   @Get(':envelopeId/status')
   @Header('Cache-Control', 'no-store')
   async status(@Param('envelopeId') envelopeId: string): Promise<EnvelopeStatus> {
-    if (!ENVELOPE_ID.test(envelopeId)) {
-      throw new BadRequestException({
-        error: 'envelope_id_invalid',
-        message: 'not an envelope id',
-      });
+    if (!isEnvelopeId(envelopeId)) {
+      throw new BadRequestException({ error: 'envelope_id_invalid', message: ENVELOPE_ID_RULE });
     }
 
     let status: EnvelopeStatus | undefined;

@@ -15,8 +15,21 @@ export interface EnvelopeStatus {
   readonly updatedAt: string;
 }
 
-/** Envelope ids as DocuSign issues them (GUIDs); anything else is refused before Redis. */
-export const ENVELOPE_ID = /^[A-Za-z0-9-]{1,64}$/;
+/**
+ * Envelope ids as DocuSign issues them, in the JSON and the XML Connect formats alike: a GUID
+ * (8-4-4-4-12 hex digits). Anything else is refused before it can become part of a Redis key.
+ */
+export const ENVELOPE_ID =
+  /^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$/;
+
+/** What an answer says when an envelope id is refused. */
+export const ENVELOPE_ID_RULE =
+  'envelopeId must be a DocuSign envelope id: a GUID such as 3f9c2d14-7b4e-4c8a-a1d6-5e2f8b0c9d37';
+
+/** Whether `value` is an envelope id (see ENVELOPE_ID). */
+export function isEnvelopeId(value: string): boolean {
+  return ENVELOPE_ID.test(value);
+}
 
 // Later statuses win a tie on the timestamp (DocuSign's clock has 10 ms steps on some paths).
 const STATUS_RANK: Readonly<Record<string, number>> = {
@@ -54,6 +67,8 @@ export class EnvelopeStatusStore {
   ) {}
 
   private key(envelopeId: string): string {
+    // callers check first; this keeps a key from ever holding arbitrary input
+    if (!isEnvelopeId(envelopeId)) throw new RangeError(ENVELOPE_ID_RULE);
     return `${this.config.queuePrefix}:envelope-status:${envelopeId}`;
   }
 
