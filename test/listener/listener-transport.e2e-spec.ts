@@ -7,7 +7,11 @@ import {
   createListenerTestPki,
   type ListenerTestPki,
 } from './support/listener-pki.js';
-import { startListener, type RunningListener } from './support/listener-harness.js';
+import {
+  connectSignature,
+  startListener,
+  type RunningListener,
+} from './support/listener-harness.js';
 
 describe('listener transport', () => {
   let dir: string;
@@ -105,5 +109,101 @@ describe('listener transport', () => {
     });
     expect(Date.now() - started).toBeLessThan(5000);
     expect(answer === '' || answer.startsWith('HTTP/1.1 408')).toBe(true);
+  });
+
+  /** Writes raw bytes on a new connection and returns everything the listener sent back. */
+  async function exchange(raw: string, options: { waitForContinue?: string } = {}) {
+    const socket = await open();
+    return new Promise<string>((resolve) => {
+      let received = '';
+      let continued = false;
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString('utf8');
+        if (options.waitForContinue && !continued && received.includes('100 Continue')) {
+          continued = true;
+          socket.write(options.waitForContinue);
+        }
+      });
+      socket.on('close', () => resolve(received));
+      socket.on('error', () => resolve(received));
+      socket.write(raw);
+    });
+  }
+
+  const bodyOf = (answer: string) =>
+    JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error: string };
+
+  const rejectedCount = async (reason: string) => {
+    const metrics = await exchange(
+      'GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
+    );
+    const line = metrics
+      .split('\n')
+      .find(
+        (entry) =>
+          entry.startsWith('countersign_deliveries_total{') && entry.includes(`reason="${reason}"`),
+      );
+    return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+  };
+
+  it('answers oversized request headers with 431 and a reason code, and counts it', async () => {
+    const before = await rejectedCount('request_headers_too_large');
+    const answer = await exchange(
+      `POST /connect/signed HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${'a'.repeat(
+        20 * 1024,
+      )}\r\nContent-Length: 0\r\n\r\n`,
+    );
+    expect(answer).toMatch(/^HTTP\/1.1 431 /);
+    expect(answer).toMatch(/\r\nCache-Control: no-store\r\n/);
+    expect(bodyOf(answer).error).toBe('request_headers_too_large');
+    expect(await rejectedCount('request_headers_too_large')).toBe(before + 1);
+  });
+
+  it.each([
+    ['both Content-Length and chunked framing', 'Content-Length: 5\r\nTransfer-Encoding: chunked'],
+    ['two different Content-Length values', 'Content-Length: 5\r\nContent-Length: 6'],
+    ['a negative Content-Length', 'Content-Length: -1'],
+  ])('answers a request with %s with 400 request_malformed', async (_, headers) => {
+    const answer = await exchange(
+      `POST /connect/signed HTTP/1.1\r\nHost: localhost\r\n${headers}\r\n\r\nhello`,
+    );
+    expect(answer).toMatch(/^HTTP\/1.1 400 /);
+    expect(bodyOf(answer).error).toBe('request_malformed');
+  });
+
+  it('answers an unknown path with 404 not_found, and counts it', async () => {
+    const before = await rejectedCount('not_found');
+    const answer = await exchange(
+      'GET /nowhere HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
+    );
+    expect(answer).toMatch(/^HTTP\/1.1 404 /);
+    expect(bodyOf(answer).error).toBe('not_found');
+    expect(answer).not.toContain('/nowhere');
+    expect(await rejectedCount('not_found')).toBe(before + 1);
+  });
+
+  it('refuses a delivery with two Content-Type headers with 415, even when it is signed', async () => {
+    const body = '{"event":"envelope-sent","data":{"envelopeId":"two-types"}}';
+    const answer = await exchange(
+      'POST /connect/signed HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n' +
+        'Content-Type: application/xml\r\n' +
+        `X-DocuSign-Signature-1: ${connectSignature('transport-key', body)}\r\n` +
+        `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    expect(answer).toMatch(/^HTTP\/1.1 415 /);
+    expect(bodyOf(answer).error).toBe('body_unsupported_media_type');
+  });
+
+  it('sends 100 Continue to a client that lists 100-continue among other expectations', async () => {
+    const body = '{"event":"envelope-sent","data":{"envelopeId":"expect-list"}}';
+    const answer = await exchange(
+      'POST /connect/signed HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n' +
+        'Expect: 100-continue, x-other\r\n' +
+        `X-DocuSign-Signature-1: ${connectSignature('transport-key', body)}\r\n` +
+        `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+      { waitForContinue: body },
+    );
+    expect(answer).toMatch(/^HTTP\/1.1 100 Continue\r\n/);
+    expect(answer).toMatch(/\r\nHTTP\/1.1 200 OK\r\n/);
   });
 });

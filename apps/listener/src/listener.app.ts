@@ -1,13 +1,16 @@
 import type { ServerOptions as HttpServerOptions } from 'node:http';
 import type { ServerOptions } from 'node:https';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import type { NestApplicationOptions } from '@nestjs/common';
+import { Logger as NestLogger, type NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import type { ListenerSettings, ListenerTlsMaterial } from './config/listener-settings.js';
 import { ListenerModule } from './listener.module.js';
+import { ListenerMetrics } from './metrics/listener-metrics.js';
 import { serveListenerOpenApi } from './openapi/listener.openapi.js';
+import { handleClientError } from './transport/client-error.js';
 import { ListenerExpressAdapter } from './transport/listener-express.adapter.js';
 
 /**
@@ -59,6 +62,11 @@ export async function createListenerApp(
   const server = app.getHttpServer();
   // answer `Expect: 100-continue` only once the header checks passed (see readRawBody)
   server.on('checkContinue', (request, response) => server.emit('request', request, response));
+  const transportLogger = new NestLogger('ListenerTransport');
+  const metrics = app.get(ListenerMetrics);
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>
+    handleClientError(error, socket, transportLogger, metrics),
+  );
   if (tls !== undefined) {
     server.on('secureConnection', (socket: TLSSocket) => socket.disableRenegotiation());
   }

@@ -31,13 +31,23 @@ export class RejectionFilter implements ExceptionFilter {
       return;
     }
     if (exception instanceof HttpException) {
+      // routing and framework refusals (unknown path, undecodable URL) are explained like any other
       const status = exception.getStatus();
+      const reason = status === 404 ? 'not_found' : 'request_refused';
+      this.metrics.deliveries.inc({ profile: UNKNOWN_PROFILE_LABEL, outcome: 'rejected', reason });
+      this.logger.warn({
+        msg: 'request refused',
+        reason,
+        detail: exception.message,
+        method: request.method,
+        status,
+      });
       this.send(
         response,
         status,
         {},
         {
-          error: status === 404 ? 'not_found' : 'request_refused',
+          error: reason,
           message: status === 404 ? 'no such resource' : 'the request was refused',
         },
       );
@@ -70,7 +80,8 @@ export class RejectionFilter implements ExceptionFilter {
       detail: rejection.detail,
       deliveryId: delivery?.deliveryId,
       profile,
-      status: answer.status,
+      // a connection Node already answered (timeout) or the client closed gets no status from us
+      status: request.socket?.destroyed === true ? undefined : answer.status,
     });
 
     this.send(response, answer.status, answer.headers, {

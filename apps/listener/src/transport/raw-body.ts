@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DeliveryRejection } from '../rejection/delivery-rejection.js';
 
+const EXPECTS_CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i;
+
 /**
  * Reads the exact body bytes, up to `limit`. The `100 Continue` interim answer is sent only
  * now, after the header checks passed, so a refused sender never uploads its body.
@@ -14,7 +16,9 @@ export function readRawBody(
   if (declared !== undefined && Number(declared) > limit) {
     return Promise.reject(new DeliveryRejection('body_too_large', `declared ${declared} bytes`));
   }
-  if (/^100-continue$/i.test(request.headers.expect ?? '')) {
+  // the same loose match Node uses to emit `checkContinue`, so a client waiting for the interim
+  // answer always gets it (`Expect: 100-continue, x-other` included)
+  if (EXPECTS_CONTINUE.test(request.headers.expect ?? '')) {
     response.writeContinue();
   }
 
