@@ -28,12 +28,13 @@ describe('auth-server signing key rotation and failed-authentication rate limit'
   let pki: AuthTestPki;
   let server: RunningAuthServer;
 
-  const requestToken = (authorization: string): Promise<HttpAnswer> => {
+  const requestToken = (authorization: string, localAddress?: string): Promise<HttpAnswer> => {
     const request = form({ grant_type: 'client_credentials' });
     return call(server, pki, {
       path: '/oauth2/token',
       headers: { ...request.headers, authorization },
       body: request.body,
+      localAddress,
     });
   };
   const publishedKids = async () => {
@@ -110,6 +111,12 @@ describe('auth-server signing key rotation and failed-authentication rate limit'
     expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
     expect(limited.headers['cache-control']).toBe('no-store');
     expect(limited.json.error).toBe('temporarily_unavailable');
+  });
+
+  it('does not lock the client out from another address: failures count per client and address', async () => {
+    const elsewhere = await requestToken(basic('guessed', 'guessed-secret'), '127.0.0.2');
+    expect(elsewhere.status).toBe(200);
+    expect(typeof elsewhere.json.access_token).toBe('string');
   });
 
   it('limits per address too: other client ids from the same address are refused', async () => {

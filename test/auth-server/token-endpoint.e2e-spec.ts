@@ -279,6 +279,22 @@ describe('auth-server token endpoint (RFC 6749, RFC 8705, RFC 9068) over real HT
       expectError(answer, 400, 'invalid_request');
     });
 
+    it.each([
+      ['a declared length', {}],
+      ['chunked transfer, no declared length', { 'transfer-encoding': 'chunked' }],
+    ])('refuses a form over 16 KiB sent with %s as invalid_request', async (_, framing) => {
+      const answer = await call(server, pki, {
+        path: '/oauth2/token',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          ...framing,
+          ...auth,
+        },
+        body: `grant_type=client_credentials&padding=${'x'.repeat(20 * 1024)}`,
+      });
+      expectError(answer, 400, 'invalid_request');
+    });
+
     it('refuses GET on the token endpoint with 405 and Allow: POST', async () => {
       const answer = await call(server, pki, { method: 'GET', path: '/oauth2/token' });
       expect(answer.status).toBe(405);

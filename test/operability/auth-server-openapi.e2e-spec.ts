@@ -74,7 +74,14 @@ describe('auth-server OpenAPI document', () => {
     const token = document.paths?.['/oauth2/token']?.post;
     expect(token?.security).toEqual([{ client_secret_basic: [] }, { tls_client_auth: [] }]);
     expect(Object.keys(token?.requestBody ?? {})).toContain('content');
-    expect(Object.keys(token?.responses ?? {}).sort()).toEqual(['200', '400', '401', '429', '503']);
+    expect(Object.keys(token?.responses ?? {}).sort()).toEqual([
+      '200',
+      '400',
+      '401',
+      '429',
+      '500',
+      '503',
+    ]);
     const unauthorized = token?.responses['401'] as { headers?: Record<string, unknown> };
     expect(Object.keys(unauthorized.headers ?? {})).toContain('WWW-Authenticate');
     const limited = token?.responses['429'] as { headers?: Record<string, unknown> };

@@ -53,7 +53,8 @@ export function sendHttps(
 
     const req = request(url, { agent: options.agent, method: options.method, headers });
     req.setTimeout(options.timeoutMs, () => {
-      req.destroy(new Error(`no answer from ${new URL(url).host} within ${options.timeoutMs} ms`));
+      const message = `no answer from ${new URL(url).host} within ${options.timeoutMs} ms`;
+      req.destroy(Object.assign(new Error(message), { code: 'ETIMEDOUT' }));
     });
     let continued = false;
     req.on('error', reject);

@@ -1,7 +1,10 @@
 import { createHmac, X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 
 import { parseConnectDelivery } from '@countersign/connect';
@@ -17,10 +20,12 @@ import {
   XML_CONTENT_TYPE,
   type Delivery,
 } from './deliveries.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_SETUP, runSimulatorCli } from './cli.js';
 import { parseDuration, parseSchedule } from './durations.js';
 import { createClientAgent } from './https-client.js';
 import {
   ConnectSimulator,
+  formatOutcome,
   signConnectBody,
   summarize,
   tamper,
@@ -48,6 +53,8 @@ interface Seen {
 class FakePeer {
   readonly seen: Seen[] = [];
   deliveryStatuses: number[] = [];
+  /** The token endpoint's status: anything but 200 refuses with invalid_client. */
+  tokenStatus = 200;
   expiresIn = 300;
   private tokens = 0;
   private server?: Server;
@@ -101,6 +108,11 @@ class FakePeer {
         continued,
       });
       res.setHeader('content-type', 'application/json');
+      if (req.url === '/token' && this.tokenStatus !== 200) {
+        res.statusCode = this.tokenStatus;
+        res.end(JSON.stringify({ error: 'invalid_client' }));
+        return;
+      }
       if (req.url === '/token') {
         this.tokens += 1;
         res.end(
@@ -319,6 +331,184 @@ describe('Connect simulator', () => {
 
     expect(outcome).toMatchObject({ ok: true, status: 401, answer: 'hmac_mismatch' });
     expect(summarize([outcome])).toMatchObject({ attacksRefused: 1, attacksAccepted: 0 });
+  });
+
+  describe('attack verdicts: only a 2xx from the listener is an accepted attack', () => {
+    it('reports an attack answered 2xx as ACCEPTED', async () => {
+      const outcome = await simulator().attack('no-signature', delivery);
+
+      expect(outcome).toMatchObject({ verdict: 'accepted', ok: false, status: 200, attempts: 1 });
+      expect(formatOutcome(outcome)).toMatch(/^ACCEPTED \(attack got through\)/);
+      expect(summarize([outcome])).toMatchObject({ attacksAccepted: 1, attacksNotSent: 0 });
+    });
+
+    it('reports an attack without the attacker certificate it needs as a setup error', async () => {
+      const outcome = await simulator({ attacker: undefined }).attack(
+        'wrong-certificate',
+        delivery,
+      );
+
+      expect(outcome).toMatchObject({
+        verdict: 'setup_error',
+        ok: false,
+        attempts: 0,
+        error: 'this attack needs an attacker certificate and key',
+      });
+      expect(outcome.status).toBeUndefined();
+      expect(peer.deliveries()).toEqual([]);
+      expect(formatOutcome(outcome)).toMatch(/^SETUP ERROR \(attack not sent\)/);
+      expect(formatOutcome(outcome)).not.toContain('ACCEPTED');
+      expect(summarize([outcome])).toMatchObject({
+        attacksRefused: 0,
+        attacksAccepted: 0,
+        attacksNotSent: 1,
+      });
+    });
+
+    it('reports an attack whose token request was refused as a setup error', async () => {
+      peer.tokenStatus = 401;
+      for (const mode of ['tampered-body', 'token-bound-to-other-certificate'] as const) {
+        const outcome = await simulator().attack(mode, delivery);
+        expect(outcome).toMatchObject({ verdict: 'setup_error', ok: false, attempts: 0 });
+        expect(outcome.error).toMatch(/token endpoint answered 401 invalid_client/);
+      }
+      expect(peer.deliveries()).toEqual([]);
+    });
+
+    it('reports an attack on a listener nobody answers as a setup error', async () => {
+      const gone = new FakePeer(certs);
+      const goneUrl = await gone.start();
+      await gone.stop();
+      const outcome = await simulator({ listenerUrl: goneUrl }).attack('no-signature', delivery);
+
+      expect(outcome).toMatchObject({ verdict: 'setup_error', ok: false, attempts: 0 });
+      expect(outcome.error).toMatch(/ECONNREFUSED/);
+      expect(peer.tokenRequests()).toHaveLength(1);
+    });
+
+    it('reports an attack whose token endpoint nobody answers as a setup error', async () => {
+      await peer.stop();
+      const outcome = await simulator().attack('tampered-body', delivery);
+
+      expect(outcome).toMatchObject({ verdict: 'setup_error', ok: false, attempts: 0 });
+      expect(outcome.error).toMatch(/ECONNREFUSED/);
+    });
+
+    it('reports an attack answered 5xx as having no verdict, not as accepted', async () => {
+      peer.deliveryStatuses = [503];
+      const outcome = await simulator().attack('tampered-body', delivery);
+
+      expect(outcome).toMatchObject({ verdict: 'no_verdict', ok: false, status: 503 });
+      expect(formatOutcome(outcome)).toMatch(/^NO VERDICT/);
+      expect(summarize([outcome])).toMatchObject({ attacksAccepted: 0, attacksWithoutVerdict: 1 });
+    });
+  });
+
+  describe('the CLI', () => {
+    let dir: string;
+    let out: string[];
+    let err: string[];
+
+    const settingsFile = (overrides: Record<string, unknown> = {}) => {
+      const file = (name: string, content: string) => {
+        writeFileSync(join(dir, name), content);
+        return name;
+      };
+      const path = join(dir, 'simulator.json');
+      writeFileSync(
+        path,
+        JSON.stringify({
+          listenerUrl: url,
+          profile: 'docusign',
+          tokenUrl: `${url}/token`,
+          clientId: 'connect',
+          authMethod: 'client_secret_basic',
+          clientSecretFile: file('secret', 's3cret\n'),
+          certFile: file('client.pem', certs.client.cert),
+          keyFile: file('client.key', certs.client.key),
+          caFile: file('ca.pem', certs.ca),
+          hmacKeyFiles: [file('hmac-1', KEY_1)],
+          ...overrides,
+        }),
+      );
+      return path;
+    };
+    const cli = (args: string[]) =>
+      runSimulatorCli(['node', 'simulate', '--settings', settingsFile(), ...args], {
+        out: (line) => out.push(line),
+        err: (line) => err.push(line),
+        env: {},
+      });
+
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'cs-simulate-'));
+      out = [];
+      err = [];
+    });
+
+    afterEach(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('prints simulate: with the path and exits 2 when --fixtures is missing', async () => {
+      const missing = join(dir, 'no-such-fixtures');
+      expect(await cli(['--fixtures', missing])).toBe(EXIT_SETUP);
+      expect(err).toEqual([`simulate: --fixtures ${missing}: cannot read ${missing} (ENOENT)`]);
+      expect(peer.seen).toEqual([]);
+    });
+
+    it('prints simulate: with the template path and exits 2 when --count finds no template', async () => {
+      expect(await cli(['--fixtures', dir, '--count', '1'])).toBe(EXIT_SETUP);
+      expect(err).toEqual([
+        `simulate: --fixtures ${dir}: cannot read ${join(dir, 'envelope-sent.json')} (ENOENT)`,
+      ]);
+    });
+
+    it('exits 2, never reporting ACCEPTED, when the attack needs an attacker certificate it lacks', async () => {
+      expect(await cli(['--count', '2', '--attack', 'wrong-certificate'])).toBe(EXIT_SETUP);
+      expect(out.filter((line) => line.includes('ACCEPTED'))).toEqual([]);
+      expect(out.filter((line) => line.startsWith('SETUP ERROR (attack not sent)'))).toHaveLength(
+        2,
+      );
+      expect(out.at(-1)).toBe(
+        '2 attack deliveries (wrong-certificate): 0 refused, 0 not refused (0 accepted), ' +
+          '2 not sent (setup error)',
+      );
+      expect(err).toEqual([
+        'simulate: 2 attack(s) could not be sent: this attack needs an attacker certificate and key',
+      ]);
+      expect(peer.deliveries()).toEqual([]);
+    });
+
+    it('exits 2 when the token endpoint refuses the attack its token', async () => {
+      peer.tokenStatus = 400;
+      expect(await cli(['--count', '1', '--attack', 'tampered-body'])).toBe(EXIT_SETUP);
+      expect(out.some((line) => line.includes('ACCEPTED'))).toBe(false);
+      expect(err[0]).toMatch(
+        /^simulate: 1 attack\(s\) could not be sent: token endpoint answered 400/,
+      );
+    });
+
+    it('exits 1 and reports ACCEPTED when the listener answers an attack 2xx', async () => {
+      expect(await cli(['--count', '1', '--attack', 'tampered-body'])).toBe(EXIT_FAILED);
+      expect(out[0]).toMatch(/^ACCEPTED \(attack got through\) +HTTP 200/);
+      expect(out.at(-1)).toBe(
+        '1 attack deliveries (tampered-body): 0 refused, 1 not refused (1 accepted), ' +
+          '0 not sent (setup error)',
+      );
+    });
+
+    it('exits 0 when the listener refused every attack', async () => {
+      peer.deliveryStatuses = [401, 401];
+      expect(await cli(['--count', '2', '--attack', 'tampered-body'])).toBe(EXIT_OK);
+      expect(out.at(-1)).toMatch(/2 attack deliveries \(tampered-body\): 2 refused, 0 not refused/);
+      expect(err).toEqual([]);
+    });
+
+    it('exits 2 on an option it does not know, like other usage errors', async () => {
+      expect(await cli(['--no-such-option'])).toBe(EXIT_SETUP);
+      expect(err.join('\n')).toMatch(/unknown option '--no-such-option'/);
+    });
   });
 
   it('no-signature sends the delivery without any signature header', async () => {

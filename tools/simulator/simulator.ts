@@ -15,6 +15,15 @@ export const ATTACK_MODES = [
 ] as const;
 export type AttackMode = (typeof ATTACK_MODES)[number];
 
+/**
+ * How an attack ended. `refused`: the listener answered 4xx or its TLS stack ended the handshake.
+ * `accepted`: the listener answered 2xx, the only proof that an attack got through.
+ * `no_verdict`: the listener answered something else (3xx, 5xx) or not in time.
+ * `setup_error`: the attack never reached the listener (no attacker certificate, token refused,
+ * nobody listening, a server certificate the simulator does not trust).
+ */
+export type AttackVerdict = 'refused' | 'accepted' | 'no_verdict' | 'setup_error';
+
 export interface SimulatorOptions {
   /** The listener's base URL, e.g. `https://localhost:9443`. */
   readonly listenerUrl: string;
@@ -51,9 +60,19 @@ export interface DeliveryOutcome {
   readonly deliveryId?: string;
   /** Transport or token failure when no HTTP answer came. */
   readonly error?: string;
+  /** Requests sent to the listener (0 when an attack could not be set up). */
   readonly attempts: number;
   /** Genuine: a 2xx answer. Attack: the listener refused it. */
   readonly ok: boolean;
+  /** Attacks only: what the listener made of it, or that it was never sent. */
+  readonly verdict?: AttackVerdict;
+}
+
+/** What one attack sends, once its token and connection are ready. */
+interface AttackRequest {
+  readonly agent: Agent;
+  readonly body: Buffer;
+  readonly headers: Record<string, string>;
 }
 
 const DEFAULT_RETRY_DELAYS_MS = [1000, 2000, 4000];
@@ -101,30 +120,48 @@ export class ConnectSimulator {
     return this.report(outcome as DeliveryOutcome);
   }
 
-  /** Sends one delivery as an attacker would, once; `ok` means the listener refused it. */
+  /**
+   * Sends one delivery as an attacker would, once; `ok` means the listener refused it. An attack
+   * that cannot be set up is reported as `setup_error`, never as accepted.
+   */
   async attack(mode: AttackMode, delivery: Delivery): Promise<DeliveryOutcome> {
     const name = `${delivery.name} [${mode}]`;
-    let answer;
+    let request: AttackRequest;
     try {
-      answer = await this.sendAttack(mode, delivery);
+      request = await this.prepareAttack(mode, delivery);
     } catch (error) {
-      // a TLS stack that ends the handshake has refused the delivery as surely as a 401
-      const code = (error as NodeJS.ErrnoException).code ?? '';
-      const refusedByTls = /^(ERR_SSL_|ERR_TLS_)|^(ECONNRESET|EPIPE)$/.test(code);
       return this.report({
         name,
         kind: mode,
         error: describeError(error),
-        attempts: 1,
-        ok: refusedByTls,
+        attempts: 0,
+        ok: false,
+        verdict: 'setup_error',
       });
     }
+
+    let answer;
+    try {
+      answer = await this.post(request.agent, request.body, request.headers);
+    } catch (error) {
+      const verdict = transportVerdict(error);
+      return this.report({
+        name,
+        kind: mode,
+        error: describeError(error),
+        attempts: verdict === 'setup_error' ? 0 : 1,
+        ok: verdict === 'refused',
+        verdict,
+      });
+    }
+    const verdict = answerVerdict(answer.status);
     return this.report({
       name,
       kind: mode,
       ...answer,
       attempts: 1,
-      ok: answer.status >= 400 && answer.status < 500,
+      ok: verdict === 'refused',
+      verdict,
     });
   }
 
@@ -174,45 +211,56 @@ export class ConnectSimulator {
     }
   }
 
-  private async sendAttack(
-    mode: AttackMode,
-    delivery: Delivery,
-  ): Promise<{ status: number; answer?: string; deliveryId?: string }> {
+  // gets the token and the connection the attack needs; a failure here is the simulator's
+  private async prepareAttack(mode: AttackMode, delivery: Delivery): Promise<AttackRequest> {
     const headers = { 'content-type': delivery.contentType };
     switch (mode) {
       case 'tampered-body': {
         const token = await this.tokens.accessToken();
-        const tampered = tamper(delivery.body);
-        return this.post(this.agent, tampered, {
-          ...headers,
-          ...this.signatureHeaders(delivery.body),
-          authorization: `Bearer ${token}`,
-        });
+        return {
+          agent: this.agent,
+          body: tamper(delivery.body),
+          headers: {
+            ...headers,
+            ...this.signatureHeaders(delivery.body),
+            authorization: `Bearer ${token}`,
+          },
+        };
       }
       case 'no-signature': {
         const token = await this.tokens.accessToken();
-        return this.post(this.agent, delivery.body, {
-          ...headers,
-          authorization: `Bearer ${token}`,
-        });
+        return {
+          agent: this.agent,
+          body: delivery.body,
+          headers: { ...headers, authorization: `Bearer ${token}` },
+        };
       }
       case 'wrong-certificate': {
         // Connect's own (valid, bound) token and signature, over a connection with another certificate
+        const attacker = this.attacker();
         const token = await this.tokens.accessToken();
-        return this.post(this.attacker().agent, delivery.body, {
-          ...headers,
-          ...this.signatureHeaders(delivery.body),
-          authorization: `Bearer ${token}`,
-        });
+        return {
+          agent: attacker.agent,
+          body: delivery.body,
+          headers: {
+            ...headers,
+            ...this.signatureHeaders(delivery.body),
+            authorization: `Bearer ${token}`,
+          },
+        };
       }
       case 'token-bound-to-other-certificate': {
         // a token obtained over another certificate, replayed over Connect's own connection
         const token = await this.attacker().tokens.accessToken();
-        return this.post(this.agent, delivery.body, {
-          ...headers,
-          ...this.signatureHeaders(delivery.body),
-          authorization: `Bearer ${token}`,
-        });
+        return {
+          agent: this.agent,
+          body: delivery.body,
+          headers: {
+            ...headers,
+            ...this.signatureHeaders(delivery.body),
+            authorization: `Bearer ${token}`,
+          },
+        };
       }
     }
   }
@@ -292,6 +340,18 @@ export function tamper(body: Buffer): Buffer {
   return Buffer.concat([copy, Buffer.from(' ')]);
 }
 
+const VERDICT_LABELS: Record<AttackVerdict, string> = {
+  refused: 'refused (attack stopped)',
+  accepted: 'ACCEPTED (attack got through)',
+  no_verdict: 'NO VERDICT (unexpected answer)',
+  setup_error: 'SETUP ERROR (attack not sent)',
+};
+
+/** An attack outcome's verdict; one without a recorded verdict is never taken as accepted. */
+export function attackVerdict(outcome: DeliveryOutcome): AttackVerdict {
+  return outcome.verdict ?? (outcome.ok ? 'refused' : 'no_verdict');
+}
+
 /** One line per delivery for people reading the simulator's output. */
 export function formatOutcome(outcome: DeliveryOutcome): string {
   const verdict =
@@ -299,30 +359,56 @@ export function formatOutcome(outcome: DeliveryOutcome): string {
       ? outcome.ok
         ? 'delivered'
         : 'FAILED'
-      : outcome.ok
-        ? 'refused (attack stopped)'
-        : 'ACCEPTED (attack got through)';
+      : VERDICT_LABELS[attackVerdict(outcome)];
   const http = outcome.status === undefined ? 'no answer' : `HTTP ${outcome.status}`;
   const detail = outcome.answer ?? outcome.error ?? '';
   const id = outcome.deliveryId ? ` deliveryId=${outcome.deliveryId}` : '';
   return `${verdict.padEnd(30)} ${http.padEnd(10)} ${detail.padEnd(34)} attempts=${outcome.attempts} ${outcome.name}${id}`;
 }
 
-/** Counts for the closing line; `failed` counts genuine deliveries that never got a 2xx. */
+/**
+ * Counts for the closing line; `failed` counts genuine deliveries that never got a 2xx, and each
+ * attack counts under its verdict (`attacksAccepted` only for a 2xx from the listener).
+ */
 export function summarize(outcomes: readonly DeliveryOutcome[]): {
   delivered: number;
   failed: number;
   attacksRefused: number;
   attacksAccepted: number;
+  attacksWithoutVerdict: number;
+  attacksNotSent: number;
 } {
   const genuine = outcomes.filter((outcome) => outcome.kind === 'genuine');
-  const attacks = outcomes.filter((outcome) => outcome.kind !== 'genuine');
+  const verdicts = outcomes
+    .filter((outcome) => outcome.kind !== 'genuine')
+    .map((outcome) => attackVerdict(outcome));
+  const count = (verdict: AttackVerdict) => verdicts.filter((each) => each === verdict).length;
   return {
     delivered: genuine.filter((outcome) => outcome.ok).length,
     failed: genuine.filter((outcome) => !outcome.ok).length,
-    attacksRefused: attacks.filter((outcome) => outcome.ok).length,
-    attacksAccepted: attacks.filter((outcome) => !outcome.ok).length,
+    attacksRefused: count('refused'),
+    attacksAccepted: count('accepted'),
+    attacksWithoutVerdict: count('no_verdict'),
+    attacksNotSent: count('setup_error'),
   };
+}
+
+// a TLS stack that ends the handshake has refused the delivery as surely as a 401 would; an error
+// before any connection (nobody listening, an untrusted server certificate) is the simulator's
+const TLS_REFUSAL = /^ERR_SSL_.*ALERT|^(ECONNRESET|EPIPE)$/;
+const NO_ANSWER = /^(ETIMEDOUT|ESOCKETTIMEDOUT)$/;
+
+function transportVerdict(error: unknown): AttackVerdict {
+  const code = (error as NodeJS.ErrnoException)?.code ?? '';
+  if (TLS_REFUSAL.test(code)) return 'refused';
+  if (NO_ANSWER.test(code)) return 'no_verdict';
+  return 'setup_error';
+}
+
+function answerVerdict(status: number): AttackVerdict {
+  if (status >= 200 && status < 300) return 'accepted';
+  if (status >= 400 && status < 500) return 'refused';
+  return 'no_verdict';
 }
 
 function parseAnswer(body: Buffer): { status?: string; error?: string; deliveryId?: string } {

@@ -29,6 +29,8 @@ const AUTH_SERVER_REDACTED_LOG_PATHS = [
   '*.privateJwk',
 ];
 
+const REDIS_SETTLE_MS = 1000;
+
 /** The authorization server: client credentials grant, mTLS client auth, bound JWTs. */
 @Module({})
 export class AuthServerModule implements OnApplicationShutdown {
@@ -67,6 +69,13 @@ export class AuthServerModule implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    // a start-up that failed can close while Redis is still connecting: QUIT needs the handshake
+    if (this.redis.status === 'connecting' || this.redis.status === 'connect') {
+      await new Promise<void>((resolve) => {
+        this.redis.once('ready', resolve).once('end', resolve);
+        setTimeout(resolve, REDIS_SETTLE_MS).unref();
+      });
+    }
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }

@@ -7,9 +7,11 @@ import { createAuthServer } from './app.js';
 import { loadAuthServerConfig } from './config/auth-server.config.js';
 
 async function main(): Promise<void> {
-  let config;
   try {
-    config = loadAuthServerConfig(process.env);
+    const config = loadAuthServerConfig(process.env);
+    const app = await createAuthServer(config);
+    // listen() runs the start-up hooks, which read the keys directory
+    await app.listen(config.port, config.host);
   } catch (error) {
     if (error instanceof ConfigurationError) {
       process.stderr.write(`${error.message}\n`);
@@ -17,8 +19,6 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const app = await createAuthServer(config);
-  await app.listen(config.port, config.host);
 }
 
 await main();

@@ -43,21 +43,29 @@ export async function startAuthServer(options: {
   // the issuer names the port, so take a free ephemeral port from the OS first
   const port = await freePort();
   const issuer = `https://127.0.0.1:${port}`;
-  const config = loadAuthServerConfig({
-    AUTH_PORT: String(port),
-    AUTH_HOST: '127.0.0.1',
-    AUTH_ISSUER: issuer,
-    AUTH_TLS_CERT_FILE: write('server.pem', options.pki.server.certPem),
-    AUTH_TLS_KEY_FILE: write('server.key', options.pki.server.keyPem),
-    AUTH_CLIENT_CA_FILE: write('client-ca.pem', options.pki.clientCaBundlePem),
-    AUTH_CLIENTS_FILE: write('clients.json', JSON.stringify({ clients: options.clients })),
-    AUTH_KEYS_DIR: join(dir, 'keys'),
-    AUTH_LOG_LEVEL: 'silent',
-    QUEUE_PREFIX: prefix,
-    ...options.env,
-  });
-  const app = await createAuthServer(config);
-  await app.listen(port, '127.0.0.1');
+  let app: INestApplication | undefined;
+  try {
+    const config = loadAuthServerConfig({
+      AUTH_PORT: String(port),
+      AUTH_HOST: '127.0.0.1',
+      AUTH_ISSUER: issuer,
+      AUTH_TLS_CERT_FILE: write('server.pem', options.pki.server.certPem),
+      AUTH_TLS_KEY_FILE: write('server.key', options.pki.server.keyPem),
+      AUTH_CLIENT_CA_FILE: write('client-ca.pem', options.pki.clientCaBundlePem),
+      AUTH_CLIENTS_FILE: write('clients.json', JSON.stringify({ clients: options.clients })),
+      AUTH_KEYS_DIR: join(dir, 'keys'),
+      AUTH_LOG_LEVEL: 'silent',
+      QUEUE_PREFIX: prefix,
+      ...options.env,
+    });
+    app = await createAuthServer(config);
+    await app.listen(port, '127.0.0.1');
+  } catch (error) {
+    // a start-up that fails (a refused setting, a broken keys directory) leaves nothing behind
+    await app?.close().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
   await redis.connect();
 
@@ -107,6 +115,8 @@ export function call(
     headers?: Record<string, string>;
     body?: string | Buffer;
     clientCert?: Issued;
+    /** Another loopback source address (127.0.0.2, ...), as a second client machine. */
+    localAddress?: string;
   },
 ): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
@@ -119,6 +129,7 @@ export function call(
         ca: pki.serverCaPem,
         cert: options.clientCert?.certPem,
         key: options.clientCert?.keyPem,
+        localAddress: options.localAddress,
         agent: false,
       },
       (res) => {

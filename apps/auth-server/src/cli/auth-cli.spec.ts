@@ -8,7 +8,7 @@ import * as x509 from '@peculiar/x509';
 
 import { loadClientsFile } from '../clients/client-registry.js';
 import { readSigningKeys } from '../keys/key-directory.js';
-import { buildAuthCli } from './auth-cli.js';
+import { buildAuthCli, runAuthCli } from './auth-cli.js';
 
 async function selfSignedPem(): Promise<string> {
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
@@ -247,6 +247,99 @@ describe('auth-server CLI', () => {
     await run(['keys', 'prune', '--max-token-ttl', '0'], { AUTH_KEYS_DIR: keysDir });
     expect(out.some((line) => line.startsWith('removed:'))).toBe(false);
     expect(await readSigningKeys(keysDir)).toHaveLength(1);
+  });
+
+  describe('every failure prints one line on stderr and exits non-zero', () => {
+    const exitOf = (args: string[], env: Record<string, string> = {}) =>
+      runAuthCli(['node', 'cli', ...args], env, {
+        // commander ends its lines with a newline, as process.stderr needs
+        out: (line) => out.push(line.replace(/\n$/, '')),
+        err: (line) => err.push(line.replace(/\n$/, '')),
+      });
+    const addArgs = [
+      '--method',
+      'client_secret_basic',
+      '--scope',
+      'a',
+      '--audience',
+      'https://l.test',
+    ];
+
+    it('says that clients add needs --file or AUTH_CLIENTS_FILE', async () => {
+      expect(await exitOf(['clients', 'add', ...addArgs])).toBe(1);
+      expect(err).toEqual(['error: --file or AUTH_CLIENTS_FILE is required']);
+      expect(out).toEqual([]);
+    });
+
+    it('says which AUTH_SIGNING_ALG keys rotate refuses, and the allowed values', async () => {
+      const keysDir = join(dir, 'keys');
+      expect(
+        await exitOf(['keys', 'rotate', '--dir', keysDir], { AUTH_SIGNING_ALG: 'HS256' }),
+      ).toBe(1);
+      expect(err).toEqual([
+        'error: AUTH_SIGNING_ALG: "HS256" is not allowed; use one of ES256, RS256',
+      ]);
+      expect(await readSigningKeys(keysDir)).toEqual([]);
+    });
+
+    it("keeps commander's own message for an option it refuses", async () => {
+      expect(await exitOf(['keys', 'rotate', '--dir', dir, '--alg', 'HS256'])).toBe(1);
+      expect(err).toHaveLength(1);
+      expect(err[0]).toMatch(
+        /^error: option '--alg <alg>' argument 'HS256' is invalid\. Allowed choices are ES256, RS256/,
+      );
+    });
+
+    it('flattens a refused clients file into one line', async () => {
+      const file = join(dir, 'clients.json');
+      expect(
+        await exitOf([
+          'clients',
+          'add',
+          '--file',
+          file,
+          '--method',
+          'tls_client_auth',
+          '--scope',
+          'a',
+          '--audience',
+          'https://l.test',
+        ]),
+      ).toBe(1);
+      expect(err).toHaveLength(1);
+      expect(err[0]).toMatch(
+        /^error: invalid configuration in .*clients\.json: clients\.0 \(cs-[^)]+\): tls_client_auth needs exactly one of/,
+      );
+      expect(err[0]).not.toContain('\n');
+    });
+
+    it('names a clients file that is not JSON without quoting it (it holds secret hashes)', async () => {
+      const file = join(dir, 'clients.json');
+      const hash =
+        'scrypt$32768$8$1$dUIhilTUapp0oXBLcPY80w$rrTH0n_saePuvllnOXt26GfpOPibrn0iZCFuCT7BEQc';
+      writeFileSync(file, `{"clients": [{"client_secret_hash": "${hash}"`);
+      expect(await exitOf(['clients', 'add', '--file', file, ...addArgs])).toBe(1);
+      expect(err).toEqual([`error: ${file} is not valid JSON`]);
+      expect(out).toEqual([]);
+    });
+
+    it('names a certificate file it cannot read', async () => {
+      const file = join(dir, 'clients.json');
+      const missing = join(dir, 'missing.pem');
+      const args = ['clients', 'add', '--file', file, '--method', 'self_signed_tls_client_auth'];
+      expect(
+        await exitOf([...args, '--cert', missing, '--scope', 'a', '--audience', 'https://l.test']),
+      ).toBe(1);
+      expect(err).toHaveLength(1);
+      expect(err[0]).toContain(missing);
+    });
+
+    it('exits 0 and prints the secret on stdout only when the client was added', async () => {
+      const file = join(dir, 'clients.json');
+      expect(await exitOf(['clients', 'add', '--file', file, ...addArgs])).toBe(0);
+      const secret = out.find((line) => line.startsWith('client_secret: '))!.slice(15);
+      expect(err.join('\n')).not.toContain(secret);
+    });
   });
 
   it('refuses an unknown signing algorithm', async () => {

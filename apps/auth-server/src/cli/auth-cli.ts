@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigurationError } from '@countersign/common';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 
 import { CLIENT_AUTH_METHODS, type ClientAuthMethod } from '../clients/clients-file.schema.js';
-import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../config/auth-server.env.js';
+import { isSigningAlgorithm, SIGNING_ALGORITHMS } from '../config/auth-server.env.js';
 import { createSigningKey, pruneSigningKeys } from '../keys/key-directory.js';
 import { addClient } from './clients-file.writer.js';
 
@@ -11,6 +12,31 @@ import { addClient } from './clients-file.writer.js';
 export interface CliOutput {
   out(line: string): void;
   err(line: string): void;
+}
+
+/**
+ * One line that says why a command failed. Messages are built from names, paths and rules only:
+ * no error here carries a secret or the content of a file.
+ */
+export function describeFailure(error: unknown): string {
+  if (error instanceof ConfigurationError) {
+    return `invalid configuration in ${error.source}: ${error.problems.join('; ')}`;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/\s*\n\s*/g, ' ').trim() || 'unknown failure';
+}
+
+// commander prints what it refuses while parsing, but not what an action throws: print that here
+function reported<A extends unknown[]>(
+  action: (...args: A) => Promise<void>,
+): (this: Command, ...args: A) => Promise<void> {
+  return async function (this: Command, ...args: A) {
+    try {
+      await action(...args);
+    } catch (error) {
+      this.error(`error: ${describeFailure(error)}`, { exitCode: 1, code: 'countersign.failed' });
+    }
+  };
 }
 
 function seconds(value: string): number {
@@ -57,37 +83,39 @@ export function buildAuthCli(env: Record<string, string | undefined>, output: Cl
     .option('--san-ip <ip>', 'tls_client_auth: iPAddress SAN')
     .option('--san-email <email>', 'tls_client_auth: rfc822Name SAN')
     .option('--cert <file>', 'self_signed_tls_client_auth: the client certificate (PEM)')
-    .action(async (options: Record<string, string | number | boolean | undefined>) => {
-      if (typeof options.file !== 'string') {
-        throw new InvalidArgumentError('--file or AUTH_CLIENTS_FILE is required');
-      }
-      const text = (name: string) =>
-        typeof options[name] === 'string' ? options[name] : undefined;
-      const subject = {
-        tls_client_auth_subject_dn: text('subjectDn'),
-        tls_client_auth_san_dns: text('sanDns'),
-        tls_client_auth_san_uri: text('sanUri'),
-        tls_client_auth_san_ip: text('sanIp'),
-        tls_client_auth_san_email: text('sanEmail'),
-      };
-      const certFile = text('cert');
-      const added = await addClient(options.file, {
-        clientId: text('id'),
-        method: options.method as ClientAuthMethod,
-        scope: String(options.scope),
-        audience: String(options.audience),
-        tokenTtlSeconds: typeof options.ttl === 'number' ? options.ttl : undefined,
-        boundTokens: options.bound === true,
-        subject: Object.fromEntries(Object.entries(subject).filter(([, v]) => v !== undefined)),
-        certificatePem: certFile === undefined ? undefined : readFileSync(certFile, 'utf8'),
-      });
-      output.out(`client_id: ${added.clientId}`);
-      if (added.secret !== undefined) {
-        output.out(`client_secret: ${added.secret}`);
-        output.err('The secret is shown only now; the clients file keeps only its hash.');
-      }
-      output.err('Restart the auth-server to load the new client.');
-    });
+    .action(
+      reported(async (options: Record<string, string | number | boolean | undefined>) => {
+        if (typeof options.file !== 'string') {
+          throw new Error('--file or AUTH_CLIENTS_FILE is required');
+        }
+        const text = (name: string) =>
+          typeof options[name] === 'string' ? options[name] : undefined;
+        const subject = {
+          tls_client_auth_subject_dn: text('subjectDn'),
+          tls_client_auth_san_dns: text('sanDns'),
+          tls_client_auth_san_uri: text('sanUri'),
+          tls_client_auth_san_ip: text('sanIp'),
+          tls_client_auth_san_email: text('sanEmail'),
+        };
+        const certFile = text('cert');
+        const added = await addClient(options.file, {
+          clientId: text('id'),
+          method: options.method as ClientAuthMethod,
+          scope: String(options.scope),
+          audience: String(options.audience),
+          tokenTtlSeconds: typeof options.ttl === 'number' ? options.ttl : undefined,
+          boundTokens: options.bound === true,
+          subject: Object.fromEntries(Object.entries(subject).filter(([, v]) => v !== undefined)),
+          certificatePem: certFile === undefined ? undefined : readFileSync(certFile, 'utf8'),
+        });
+        output.out(`client_id: ${added.clientId}`);
+        if (added.secret !== undefined) {
+          output.out(`client_secret: ${added.secret}`);
+          output.err('The secret is shown only now; the clients file keeps only its hash.');
+        }
+        output.err('Restart the auth-server to load the new client.');
+      }),
+    );
 
   const keys = program.command('keys').description('token signing keys');
   keys
@@ -109,15 +137,24 @@ export function buildAuthCli(env: Record<string, string | undefined>, output: Cl
       seconds,
       0,
     )
-    .action(async (options: { dir: string; alg: SigningAlgorithm; activateAfter: number }) => {
-      const key = await createSigningKey(options.dir, options.alg, {
-        activateAfterSeconds: options.activateAfter,
-      });
-      output.out(`kid: ${key.kid}`);
-      output.out(`alg: ${key.alg}`);
-      output.out(`activates at: ${key.activatesAt}`);
-      output.err('The running auth-server picks the key up on its next directory read.');
-    });
+    .action(
+      reported(async (options: { dir: string; alg: string; activateAfter: number }) => {
+        // commander checks --alg against its choices, not the default from the environment
+        if (!isSigningAlgorithm(options.alg)) {
+          throw new Error(
+            `AUTH_SIGNING_ALG: ${JSON.stringify(options.alg)} is not allowed; ` +
+              `use one of ${SIGNING_ALGORITHMS.join(', ')}`,
+          );
+        }
+        const key = await createSigningKey(options.dir, options.alg, {
+          activateAfterSeconds: options.activateAfter,
+        });
+        output.out(`kid: ${key.kid}`);
+        output.out(`alg: ${key.alg}`);
+        output.out(`activates at: ${key.activatesAt}`);
+        output.err('The running auth-server picks the key up on its next directory read.');
+      }),
+    );
 
   keys
     .command('prune')
@@ -133,11 +170,36 @@ export function buildAuthCli(env: Record<string, string | undefined>, output: Cl
       seconds,
       3600,
     )
-    .action(async (options: { dir: string; maxTokenTtl: number }) => {
-      const removed = await pruneSigningKeys(options.dir, options.maxTokenTtl);
-      for (const kid of removed) output.out(`removed: ${kid}`);
-      if (removed.length === 0) output.err('No key is old enough to remove.');
-    });
+    .action(
+      reported(async (options: { dir: string; maxTokenTtl: number }) => {
+        const removed = await pruneSigningKeys(options.dir, options.maxTokenTtl);
+        for (const kid of removed) output.out(`removed: ${kid}`);
+        if (removed.length === 0) output.err('No key is old enough to remove.');
+      }),
+    );
 
   return program;
+}
+
+/**
+ * Runs the CLI on `argv` (as in `process.argv`) and returns the exit code. Every failure leaves
+ * one line on stderr: commander's own for what it refuses while parsing, ours for the rest.
+ */
+export async function runAuthCli(
+  argv: readonly string[],
+  env: Record<string, string | undefined>,
+  output: CliOutput,
+): Promise<number> {
+  const program = buildAuthCli(env, output);
+  try {
+    await program.parseAsync([...argv]);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // already printed, by commander or by `reported` (or the help was shown)
+      return error.exitCode;
+    }
+    output.err(`error: ${describeFailure(error)}`);
+    return 1;
+  }
 }

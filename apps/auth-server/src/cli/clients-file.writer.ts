@@ -76,8 +76,14 @@ function readClientsFileOrEmpty(path: string): { clients: unknown[] } & Record<s
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { clients: [] };
     throw error;
   }
-  const parsed = JSON.parse(text) as { clients?: unknown };
-  if (!Array.isArray(parsed.clients)) {
+  let parsed: { clients?: unknown };
+  try {
+    parsed = JSON.parse(text) as { clients?: unknown };
+  } catch {
+    // the parser's message quotes the file, hashes included: name the file only
+    throw new Error(`${path} is not valid JSON`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || !Array.isArray(parsed.clients)) {
     throw new Error(`${path} has no "clients" array`);
   }
   return parsed as { clients: unknown[] };

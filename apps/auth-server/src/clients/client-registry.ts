@@ -59,12 +59,19 @@ export class ClientRegistry {
 
 /** Reads and validates the clients file; a broken file stops start-up with a ConfigurationError. */
 export function loadClientsFile(path: string): ClientRegistry {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigurationError(path, [`cannot read the clients file (${code})`]);
+  }
   let plain: unknown;
   try {
-    plain = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    throw new ConfigurationError(path, [`cannot read the clients file as JSON: ${why}`]);
+    plain = JSON.parse(text);
+  } catch {
+    // the parser's message quotes the file, hashes included: say only what is wrong
+    throw new ConfigurationError(path, ['the clients file is not valid JSON']);
   }
   return parseClientsFile(plain, path);
 }

@@ -1,3 +1,4 @@
+import { isSecretHash } from '@countersign/security';
 import { Type } from 'class-transformer';
 import {
   ArrayMinSize,
@@ -12,7 +13,9 @@ import {
   Max,
   Min,
   MinLength,
+  ValidateBy,
   ValidateNested,
+  type ValidationArguments,
 } from 'class-validator';
 
 export const CLIENT_AUTH_METHODS = [
@@ -34,6 +37,26 @@ export const TLS_SUBJECT_FIELDS = [
 // RFC 6749 §3.3 scope-token characters, space separated, no empty tokens
 export const SCOPE_LIST = /^[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*$/;
 
+/**
+ * A whole encoded scrypt hash that `verifySecret` can check. A malformed one would refuse every
+ * secret of the client later; the message names the client, never the value.
+ */
+function IsSecretHash(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isSecretHash',
+    validator: {
+      validate: (value: unknown) => isSecretHash(value),
+      defaultMessage: (args?: ValidationArguments) => {
+        const clientId = (args?.object as { client_id?: unknown } | undefined)?.client_id;
+        return (
+          `must be a hash made by \`clients add\` for client ${JSON.stringify(clientId) ?? '?'} ` +
+          '(scrypt$N$r$p$salt$hash, salt of 16+ bytes, parameters within bounds)'
+        );
+      },
+    },
+  });
+}
+
 /** A JWK Set as registered for self_signed_tls_client_auth; each key carries `x5c`. */
 export class RegisteredJwks {
   @IsArray()
@@ -53,8 +76,7 @@ export class ClientEntry {
   token_endpoint_auth_method!: ClientAuthMethod;
 
   @IsOptional()
-  @IsString()
-  @Matches(/^scrypt\$/, { message: 'must be a hash made by `clients add` (scrypt$...)' })
+  @IsSecretHash()
   client_secret_hash?: string;
 
   @IsOptional()

@@ -18,7 +18,9 @@ describe('auth-server configuration', () => {
   const secretClient = {
     client_id: 'a',
     token_endpoint_auth_method: 'client_secret_basic',
-    client_secret_hash: 'scrypt$32768$8$1$c2FsdA$aGFzaA',
+    // a well-formed hash (16-byte salt, 32-byte hash) of a secret nobody kept
+    client_secret_hash:
+      'scrypt$32768$8$1$dUIhilTUapp0oXBLcPY80w$rrTH0n_saePuvllnOXt26GfpOPibrn0iZCFuCT7BEQc',
     scope: 'connect:events',
     audience: 'https://listener.test/connect',
   };
@@ -81,6 +83,22 @@ describe('auth-server configuration', () => {
       'https://a.test/',
     );
   });
+
+  it.each(['https://auth.test/tenant', 'https://auth.test/tenant/', 'https://auth.test:8443/a/b'])(
+    'refuses the issuer %s: metadata would list endpoint URLs under a path nobody serves',
+    (issuer) => {
+      const message = messageOf(() => loadAuthServerConfig({ ...env, AUTH_ISSUER: issuer }));
+      expect(message).toContain('AUTH_ISSUER: must have no path');
+      expect(message).toContain(`so use ${new URL(issuer).origin}`);
+    },
+  );
+
+  it.each(['https://auth.test', 'https://auth.test/', 'https://auth.test:8443'])(
+    'accepts the issuer %s, which has no path',
+    (issuer) => {
+      expect(loadAuthServerConfig({ ...env, AUTH_ISSUER: issuer }).issuer).toBe(issuer);
+    },
+  );
 
   it('names AUTH_ISSUER when it is missing', () => {
     const rest: Record<string, string> = { ...env };
@@ -167,6 +185,39 @@ describe('auth-server configuration', () => {
     const message = messageOf(() => loadAuthServerConfig(env));
     expect(message).toContain('client_secret');
     expect(message).not.toContain('plain');
+  });
+
+  it.each([
+    ['a 4-byte salt', 'scrypt$32768$8$1$c2FsdA$aGFzaA'],
+    ['a secret pasted instead of its hash', 'correct-horse-battery-staple'],
+    [
+      'a cost that is not a power of two',
+      'scrypt$30000$8$1$dUIhilTUapp0oXBLcPY80w$AAAAAAAAAAAAAAAAAAAAAA',
+    ],
+    ['an unbounded cost', 'scrypt$1073741824$8$1$dUIhilTUapp0oXBLcPY80w$AAAAAAAAAAAAAAAAAAAAAA'],
+    ['a missing hash', 'scrypt$32768$8$1$dUIhilTUapp0oXBLcPY80w'],
+  ])(
+    'refuses a client_secret_hash with %s, naming the client and field but not the value',
+    (_, hash) => {
+      clients([
+        secretClient,
+        { ...secretClient, client_id: 'broken-hash', client_secret_hash: hash },
+      ]);
+      const message = messageOf(() => loadAuthServerConfig(env));
+      expect(message).toContain(
+        'clients.1.client_secret_hash: must be a hash made by `clients add`',
+      );
+      expect(message).toContain('for client "broken-hash"');
+      expect(message).not.toContain('clients.0');
+      expect(message).not.toContain(hash);
+    },
+  );
+
+  it('refuses a clients file that is not JSON without quoting its content', () => {
+    writeFileSync(join(dir, 'clients.json'), `{"clients": [${secretClient.client_secret_hash}`);
+    const message = messageOf(() => loadAuthServerConfig(env));
+    expect(message).toContain('the clients file is not valid JSON');
+    expect(message).not.toContain(secretClient.client_secret_hash);
   });
 
   it('refuses a subject DN that is not RFC 4514', () => {

@@ -42,6 +42,8 @@ export interface AuthServerConfig {
 export function loadAuthServerConfig(env: Record<string, string | undefined>): AuthServerConfig {
   const settings = validateConfig(AuthServerEnv, env, { source: 'environment' });
   const problems: string[] = [];
+  const issuerProblem = issuerPathProblem(settings.AUTH_ISSUER);
+  if (issuerProblem !== undefined) problems.push(issuerProblem);
   const readPem = (variable: keyof AuthServerEnv, path: string | undefined) => {
     if (path === undefined) return undefined;
     try {
@@ -94,6 +96,17 @@ export function loadAuthServerConfig(env: Record<string, string | undefined>): A
     redisUrl: settings.REDIS_URL,
     keyPrefix: settings.QUEUE_PREFIX,
   };
+}
+
+// every endpoint is served at the root, and the metadata lists them under the issuer: an issuer
+// with a path would advertise URLs nobody serves (and RFC 8414 §3 would move the metadata too)
+function issuerPathProblem(issuer: string): string | undefined {
+  const [, origin = issuer, path = ''] = /^(https:\/\/[^/]+)(\/.*)?$/.exec(issuer) ?? [];
+  if (path === '' || path === '/') return undefined;
+  return (
+    `AUTH_ISSUER: must have no path (found ${path}); the auth-server serves its endpoints at ` +
+    `the root of its origin, so use ${origin}`
+  );
 }
 
 // fail at start-up with the variable's name rather than with a TLS stack trace later

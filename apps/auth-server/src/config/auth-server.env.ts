@@ -4,6 +4,11 @@ import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 
 export const SIGNING_ALGORITHMS = ['ES256', 'RS256'] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 
+/** Whether `value` is one of the allowed token signing algorithms. */
+export function isSigningAlgorithm(value: unknown): value is SigningAlgorithm {
+  return SIGNING_ALGORITHMS.some((alg) => alg === value);
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** The auth-server's environment; property names are the variable names themselves. */

@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { ConfigurationError } from '@countersign/common';
 import { calculateJwkThumbprint } from 'jose';
 
 import {
@@ -57,6 +58,33 @@ describe('key directory', () => {
     delete publicOnly.d;
     writeFileSync(join(dir, 'public.json'), JSON.stringify({ ...key, privateJwk: publicOnly }));
     await expect(readSigningKeys(dir)).rejects.toThrow(/not a signing key file/);
+  });
+
+  it('refuses a key file that is not JSON with a configuration error naming it, not quoting it', async () => {
+    await createSigningKey(dir, 'ES256');
+    const secretPart = 'cHJpdmF0ZS1rZXktbWF0ZXJpYWwtbm90LXRvLWxlYWs';
+    writeFileSync(join(dir, 'half-written.json'), `{"privateJwk": {"d": "${secretPart}`);
+
+    const failure = readSigningKeys(dir);
+    await expect(failure).rejects.toBeInstanceOf(ConfigurationError);
+    await expect(failure).rejects.toMatchObject({
+      source: dir,
+      problems: ['half-written.json: is not valid JSON (not a signing key file)'],
+    });
+    await expect(failure).rejects.not.toThrow(secretPart);
+  });
+
+  it('names every broken key file of the directory at once', async () => {
+    await createSigningKey(dir, 'ES256');
+    writeFileSync(join(dir, 'a.json'), 'null');
+    writeFileSync(join(dir, 'b.json'), JSON.stringify({ kid: 'x', alg: 'HS256' }));
+
+    await expect(readSigningKeys(dir)).rejects.toMatchObject({
+      problems: [
+        expect.stringMatching(/^a\.json: not a signing key file/),
+        expect.stringMatching(/^b\.json: not a signing key file/),
+      ],
+    });
   });
 
   it('publishes only public members', async () => {

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { ConfigurationError } from '@countersign/common';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 
-import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../config/auth-server.env.js';
+import { isSigningAlgorithm, type SigningAlgorithm } from '../config/auth-server.env.js';
 import { selectKeys } from './key-selection.js';
 
 /** One signing key as stored in the keys directory (a JSON file, mode 0600). */
@@ -69,33 +70,55 @@ export async function createSigningKey(
 
 /**
  * Reads every `*.json` key in `dir`, oldest activation first. A file that is not a well-formed
- * key (or whose `kid` is not its thumbprint) is an error: the directory is never half-trusted.
+ * key (or whose `kid` is not its thumbprint) is a ConfigurationError naming the file: the
+ * directory is never half-trusted.
  */
 export async function readSigningKeys(dir: string): Promise<StoredSigningKey[]> {
   let names: string[];
   try {
     names = await readdir(dir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return [];
+    throw new ConfigurationError(dir, [`cannot read the keys directory (${code ?? 'unreadable'})`]);
   }
 
   const keys: StoredSigningKey[] = [];
+  const problems: string[] = [];
   for (const name of names.filter((entry) => entry.endsWith('.json')).sort()) {
     const key = await parseKeyFile(join(dir, name));
-    keys.push({ ...key, file: name });
+    if (typeof key === 'string') {
+      problems.push(`${name}: ${key}`);
+    } else {
+      keys.push({ ...key, file: name });
+    }
+  }
+  if (problems.length > 0) {
+    throw new ConfigurationError(dir, problems);
   }
   return keys.sort(
     (a, b) => Date.parse(a.activatesAt) - Date.parse(b.activatesAt) || a.kid.localeCompare(b.kid),
   );
 }
 
-async function parseKeyFile(path: string): Promise<StoredSigningKey> {
-  const raw = JSON.parse(await readFile(path, 'utf8')) as Partial<StoredSigningKey>;
-  const { kid, alg, createdAt, activatesAt, privateJwk } = raw;
+// the key, or what is wrong with the file; never a word of its content (it holds a private key)
+async function parseKeyFile(path: string): Promise<StoredSigningKey | string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    return `cannot read the key file (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`;
+  }
+  let raw: Partial<StoredSigningKey>;
+  try {
+    raw = JSON.parse(text) as Partial<StoredSigningKey>;
+  } catch {
+    return 'is not valid JSON (not a signing key file)';
+  }
+  const { kid, alg, createdAt, activatesAt, privateJwk } = raw ?? {};
   if (
     typeof kid !== 'string' ||
-    !SIGNING_ALGORITHMS.includes(alg as SigningAlgorithm) ||
+    !isSigningAlgorithm(alg) ||
     typeof createdAt !== 'string' ||
     Number.isNaN(Date.parse(createdAt)) ||
     typeof activatesAt !== 'string' ||
@@ -104,16 +127,23 @@ async function parseKeyFile(path: string): Promise<StoredSigningKey> {
     privateJwk === null ||
     typeof privateJwk.d !== 'string'
   ) {
-    throw new Error(`${path} is not a signing key file`);
+    return 'not a signing key file (kid, alg ES256/RS256, createdAt, activatesAt, privateJwk)';
   }
   const expectedKty = alg === 'RS256' ? 'RSA' : 'EC';
   if (privateJwk.kty !== expectedKty) {
-    throw new Error(`${path}: a ${alg} key must be kty ${expectedKty}`);
+    return `a ${alg} key must be kty ${expectedKty}`;
   }
-  if ((await calculateJwkThumbprint(publicJwkOf(privateJwk), 'sha256')) !== kid) {
-    throw new Error(`${path}: kid is not the thumbprint of the key`);
+  let thumbprint: string;
+  try {
+    await importJWK(privateJwk, alg);
+    thumbprint = await calculateJwkThumbprint(publicJwkOf(privateJwk), 'sha256');
+  } catch {
+    return `privateJwk is not a usable ${alg} private key`;
   }
-  return { kid, alg: alg as SigningAlgorithm, createdAt, activatesAt, privateJwk };
+  if (thumbprint !== kid) {
+    return 'kid is not the thumbprint of the key';
+  }
+  return { kid, alg, createdAt, activatesAt, privateJwk };
 }
 
 /**

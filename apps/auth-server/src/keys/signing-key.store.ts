@@ -1,4 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ConfigurationError } from '@countersign/common';
 import { importJWK, type CryptoKey, type JSONWebKeySet, type JWK, type KeyObject } from 'jose';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 
@@ -34,11 +35,12 @@ export class SigningKeyStore implements OnModuleInit, OnModuleDestroy {
     @InjectPinoLogger(SigningKeyStore.name) private readonly logger: PinoLogger,
   ) {}
 
+  /** Loads the keys (a broken file stops start-up) and makes one if none signs with the alg. */
   async onModuleInit(): Promise<void> {
     await this.load();
     const active = this.selection().active;
     if (active === undefined || active.alg !== this.config.keys.algorithm) {
-      const created = await createSigningKey(this.config.keys.dir, this.config.keys.algorithm);
+      const created = await this.generate();
       this.logger.info({ kid: created.kid, alg: created.alg }, 'generated a signing key');
       await this.load();
     }
@@ -57,7 +59,7 @@ export class SigningKeyStore implements OnModuleInit, OnModuleDestroy {
     } catch (error) {
       this.lastLoadOk = false;
       this.logger.error(
-        { err: error instanceof Error ? error.message : String(error) },
+        { err: error instanceof ConfigurationError ? error.problems.join('; ') : String(error) },
         'cannot reload the signing keys; keeping the previous set',
       );
     }
@@ -87,6 +89,17 @@ export class SigningKeyStore implements OnModuleInit, OnModuleDestroy {
         use: 'sig',
       })),
     };
+  }
+
+  private async generate(): Promise<StoredSigningKey> {
+    try {
+      return await createSigningKey(this.config.keys.dir, this.config.keys.algorithm);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'failed';
+      throw new ConfigurationError('environment', [
+        `AUTH_KEYS_DIR: cannot write a signing key to ${this.config.keys.dir} (${code})`,
+      ]);
+    }
   }
 
   private selection() {

@@ -46,14 +46,23 @@ async function readBody(request: Request): Promise<Buffer> {
   if (declared > MAX_FORM_BYTES) {
     throw new OAuthError('invalid_request', 'form_too_large');
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_FORM_BYTES) {
-      throw new OAuthError('invalid_request', 'form_too_large');
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  // read with listeners, not `for await`: breaking out of an async iterator destroys the request
+  // (and its socket), so the refusal could not be answered
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_FORM_BYTES) {
+        request.off('data', onData);
+        request.pause();
+        reject(new OAuthError('invalid_request', 'form_too_large'));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    request.on('data', onData);
+    request.once('end', () => resolve(Buffer.concat(chunks)));
+    request.once('error', () => reject(new OAuthError('invalid_request', 'form_malformed')));
+  });
 }

@@ -3,16 +3,18 @@ import type { RejectionReason } from '@countersign/security';
 import type { FormRefusal } from './form-parameters.js';
 
 /** RFC 6749 §5.2, RFC 8707 §2, RFC 7009 §2.2.1 error codes this server answers with. */
-export type OAuthErrorCode =
-  | 'invalid_request'
-  | 'invalid_client'
-  | 'invalid_grant'
-  | 'unauthorized_client'
-  | 'unsupported_grant_type'
-  | 'invalid_scope'
-  | 'invalid_target'
-  | 'temporarily_unavailable'
-  | 'server_error';
+export const OAUTH_ERROR_CODES = [
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'invalid_target',
+  'temporarily_unavailable',
+  'server_error',
+] as const;
+export type OAuthErrorCode = (typeof OAUTH_ERROR_CODES)[number];
 
 /** The real reason a request was refused: logged and counted, never sent to the client. */
 export type RefusalReason =

@@ -41,7 +41,7 @@ export class OAuthExceptionFilter implements ExceptionFilter {
           reason: refusal.reason,
           error: refusal.error,
           clientId: refusal.clientId,
-          remoteAddress: request.socket.remoteAddress,
+          remoteAddress: request.socket?.remoteAddress,
         },
         'refused an OAuth request',
       );

@@ -10,6 +10,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 
+import { OAUTH_ERROR_CODES } from '../oauth/oauth-error.js';
+
 /** Security scheme names in the auth-server's OpenAPI document. */
 export const CLIENT_SECRET_BASIC = 'client_secret_basic';
 export const CLIENT_CERTIFICATE = 'tls_client_auth';
@@ -33,16 +35,8 @@ const OAUTH_ERROR: SchemaObject = {
   properties: {
     error: {
       type: 'string',
-      enum: [
-        'invalid_request',
-        'invalid_client',
-        'invalid_grant',
-        'unauthorized_client',
-        'unsupported_grant_type',
-        'invalid_scope',
-        'invalid_target',
-        'temporarily_unavailable',
-      ],
+      // every code the exception filter can send, so the document cannot fall behind it
+      enum: [...OAUTH_ERROR_CODES],
     },
     error_description: {
       type: 'string',
@@ -88,6 +82,12 @@ function clientAuthenticated(): MethodDecorator {
         ...NO_STORE,
         'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } },
       },
+    }),
+    ApiResponse({
+      status: 500,
+      description: '`server_error`: the request failed unexpectedly (the cause is only logged)',
+      schema: OAUTH_ERROR,
+      headers: NO_STORE,
     }),
     ApiResponse({
       status: 503,

@@ -56,8 +56,10 @@ export class FailedAuthenticationLimiter {
   private keys(clientId: string | undefined, address: string | undefined): string[] {
     const root = `${this.config.keyPrefix}:auth-failures`;
     const keys: string[] = [];
+    // per client AND peer: failures from one address must not lock the client out everywhere
     if (clientId !== undefined) {
-      keys.push(`${root}:client:${createHash('sha256').update(clientId).digest('base64url')}`);
+      const client = createHash('sha256').update(clientId).digest('base64url');
+      keys.push(`${root}:client:${client}:${normaliseAddress(address ?? 'unknown')}`);
     }
     if (address !== undefined) {
       keys.push(`${root}:address:${normaliseAddress(address)}`);

@@ -10,6 +10,11 @@ export const AUTH_REDIS = Symbol('AUTH_REDIS');
 export const redisProvider: Provider = {
   provide: AUTH_REDIS,
   inject: [AUTH_SERVER_CONFIG],
-  useFactory: (config: AuthServerConfig) =>
-    new Redis({ ...redisOptionsFromUrl(config.redisUrl), lazyConnect: false }),
+  useFactory: (config: AuthServerConfig) => {
+    const redis = new Redis({ ...redisOptionsFromUrl(config.redisUrl), lazyConnect: false });
+    // failures surface as failed commands (503) and /health; without a listener ioredis prints
+    // an unstructured stack trace to stderr on every reconnect attempt
+    redis.on('error', () => undefined);
+    return redis;
+  },
 };
