@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -165,10 +166,52 @@ describe('shipped consumers', () => {
       }
     });
 
-    it('accepts a GUID in capitals, as the XML format may carry it', async () => {
-      const unknown = await statusOf(ENVELOPE.toUpperCase());
-      expect(unknown.code).toBe(404);
+    it('accepts a GUID in capitals, as the XML format may carry it, and finds the same envelope', async () => {
+      const lower = await statusOf(ENVELOPE);
+      expect(lower.code).toBe(200);
+      expect(await statusOf(ENVELOPE.toUpperCase())).toEqual(lower);
     });
+
+    it('finds a status stored from lower-case id when asked in capitals, and the reverse', async () => {
+      const store = app.get(EnvelopeStatusStore);
+      const envelopeId = 'a1b2c3d4-0000-4000-8000-00000000abcd';
+      const base = {
+        event: 'envelope-sent',
+        deliveryId: 'd-case',
+        updatedAt: new Date().toISOString(),
+      };
+      await store.apply({
+        ...base,
+        envelopeId: envelopeId.toUpperCase(),
+        status: 'sent',
+        asOf: '2026-01-01T00:00:00Z',
+      });
+      expect((await statusOf(envelopeId)).body.status).toBe('sent');
+      await store.apply({ ...base, envelopeId, status: 'completed', asOf: '2026-01-02T00:00:00Z' });
+      expect((await statusOf(envelopeId.toUpperCase())).body.status).toBe('completed');
+    });
+
+    it.each(['constructor', 'toString', '__proto__', 'valueOf'])(
+      'ranks a status named %s like an unknown one, so a later status at the same time still wins',
+      async (odd) => {
+        const store = app.get(EnvelopeStatusStore);
+        const envelopeId = `b1b2c3d4-0000-4000-8000-${randomBytes(6).toString('hex')}`;
+        const at = '2026-02-01T00:00:00Z';
+        const base = {
+          envelopeId,
+          deliveryId: 'd-odd',
+          updatedAt: new Date().toISOString(),
+          asOf: at,
+        };
+        await expect(store.apply({ ...base, event: 'envelope-sent', status: odd })).resolves.toBe(
+          true,
+        );
+        await expect(
+          store.apply({ ...base, event: 'envelope-completed', status: 'completed' }),
+        ).resolves.toBe(true);
+        expect((await store.get(envelopeId))?.status).toBe('completed');
+      },
+    );
 
     it('never builds a key from something that is not an envelope id, whoever asks', async () => {
       await expect(app.get(EnvelopeStatusStore).get('x:*')).rejects.toThrow(RangeError);

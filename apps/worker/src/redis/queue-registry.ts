@@ -34,6 +34,8 @@ export class QueueRegistry implements OnApplicationShutdown {
         connection: this.redis,
         prefix: queuePrefix(this.config.queuePrefix, name),
       });
+      // without an 'error' listener BullMQ console.error()s every connection error, unstructured
+      queue.on('error', () => undefined);
       this.queues.set(name, queue);
     }
     return queue as Queue<T>;

@@ -25,6 +25,22 @@ describe('archivePath', () => {
     expect(archivePath(dir, '', '1', 'a')).toBeUndefined();
   });
 
+  it.each([
+    ['CJK', '合'.repeat(100)],
+    ['accented Latin', 'ü'.repeat(200)],
+    ['emoji', '📄'.repeat(100)],
+  ])(
+    'keeps a long %s name within the 255-byte file name limit, whole characters only',
+    (_, name) => {
+      const path = archivePath('/archive', 'e1', 'd'.repeat(64), `${name}.pdf`)!;
+      const file = path.slice(path.lastIndexOf('/') + 1);
+      expect(Buffer.byteLength(file, 'utf8')).toBeLessThanOrEqual(255);
+      expect(file).toMatch(/\.pdf$/);
+      expect(file).not.toContain('\uFFFD');
+      expect(Buffer.from(file, 'utf8').toString('utf8')).toBe(file);
+    },
+  );
+
   it('gives a nameless or all-dots document a usable name', () => {
     expect(sanitizeDocumentName('')).toBe('document');
     expect(sanitizeDocumentName('...')).toBe('document');

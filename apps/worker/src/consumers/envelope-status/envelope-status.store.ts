@@ -52,7 +52,7 @@ if current[1] then
   local currentAsOf = tonumber(current[1])
   local incomingAsOf = tonumber(ARGV[1])
   if currentAsOf > incomingAsOf then return 0 end
-  if currentAsOf == incomingAsOf and tonumber(current[2]) > tonumber(ARGV[2]) then return 0 end
+  if currentAsOf == incomingAsOf and (tonumber(current[2]) or 1) > tonumber(ARGV[2]) then return 0 end
 end
 redis.call('HSET', KEYS[1], 'asOfMs', ARGV[1], 'rank', ARGV[2], 'record', ARGV[3])
 return 1
@@ -69,13 +69,14 @@ export class EnvelopeStatusStore {
   private key(envelopeId: string): string {
     // callers check first; this keeps a key from ever holding arbitrary input
     if (!isEnvelopeId(envelopeId)) throw new RangeError(ENVELOPE_ID_RULE);
-    return `${this.config.queuePrefix}:envelope-status:${envelopeId}`;
+    // GUIDs compare without case: the XML format may carry capitals, the JSON format does not
+    return `${this.config.queuePrefix}:envelope-status:${envelopeId.toLowerCase()}`;
   }
 
   /** Stores `status` unless a newer one is already known; returns whether it was stored. */
   async apply(status: EnvelopeStatus): Promise<boolean> {
     const asOfMs = status.asOf ? Date.parse(status.asOf) : 0;
-    const rank = STATUS_RANK[status.status] ?? 1;
+    const rank = Object.hasOwn(STATUS_RANK, status.status) ? STATUS_RANK[status.status] : 1;
     const applied = await this.redis.eval(
       APPLY_IF_NEWER,
       1,
