@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
@@ -43,6 +44,14 @@ export interface RunningStack {
   readonly apps: readonly AppProcess[];
   /** Stops the apps (SIGTERM, then SIGKILL after a grace period) and a Redis it started. */
   stop(): Promise<void>;
+}
+
+/**
+ * One key root per material directory: two checkouts (or two `--dir`s) sharing a Redis never
+ * consume each other's deliveries or share rate-limit and revocation keys.
+ */
+export function defaultQueuePrefix(materialDir: string): string {
+  return `countersign-${hash('sha256', resolve(materialDir), 'hex').slice(0, 8)}`;
 }
 
 const APP_PREFIXES = ['AUTH_', 'LISTENER_', 'WORKER_', 'REDIS_', 'QUEUE_PREFIX', 'CONNECT_HMAC_'];
@@ -110,7 +119,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     listenerPort: await freePort(fixed ? DEFAULT_PORTS.listener : 0),
     workerPort: await freePort(fixed ? DEFAULT_PORTS.worker : 0),
     redisUrl: redis.url,
-    queuePrefix: options.queuePrefix ?? process.env.QUEUE_PREFIX ?? 'countersign',
+    queuePrefix: options.queuePrefix ?? process.env.QUEUE_PREFIX ?? defaultQueuePrefix(dir),
     payloadDir: dataDirs.payloadDir,
     archiveDir: dataDirs.archiveDir,
     auditLogFile: dataDirs.auditLogFile,
