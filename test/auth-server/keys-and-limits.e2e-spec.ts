@@ -125,14 +125,14 @@ describe('auth-server signing key rotation and failed-authentication rate limit'
   });
 
   it('does not count successes, and lets requests through again when the window ends', async () => {
-    const keys = await server.redis.keys(`${server.prefix}:auth-failures:*`);
+    const keys = await server.redis.keys(`${server.prefix}:{auth-failures}:*`);
     expect(keys.length).toBe(2);
     // end the window now instead of waiting 60 s
     await server.redis.del(...keys);
     for (let attempt = 0; attempt < 5; attempt += 1) {
       expect((await requestToken(basic('rotating', 'rotating-secret'))).status).toBe(200);
     }
-    expect(await server.redis.keys(`${server.prefix}:auth-failures:*`)).toEqual([]);
+    expect(await server.redis.keys(`${server.prefix}:{auth-failures}:*`)).toEqual([]);
   });
 });
 

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 
 import { AUTH_SERVER_CONFIG, type AuthServerConfig } from './config/auth-server.config.js';
 import { HealthController } from './health/health.controller.js';
-import { AUTH_REDIS, redisProvider } from './redis/redis.provider.js';
+import { AUTH_REDIS, redisProvider, type AuthRedis } from './redis/redis.provider.js';
 import { SigningKeyStore } from './keys/signing-key.store.js';
 import { DiscoveryController } from './metadata/discovery.controller.js';
 import { AuthMetrics } from './metrics/auth-metrics.js';
@@ -34,7 +34,7 @@ const REDIS_SETTLE_MS = 1000;
 /** The authorization server: client credentials grant, mTLS client auth, bound JWTs. */
 @Module({})
 export class AuthServerModule implements OnApplicationShutdown {
-  constructor(@Inject(AUTH_REDIS) private readonly redis: Redis) {}
+  constructor(@Inject(AUTH_REDIS) private readonly redis: AuthRedis) {}
 
   static forRoot(config: AuthServerConfig): DynamicModule {
     return {

@@ -115,6 +115,23 @@ describe('auth-server configuration', () => {
     },
   );
 
+  it('reads REDIS_CLUSTER_NODES as the seed nodes of a Redis Cluster', () => {
+    const config = loadAuthServerConfig({ ...env, REDIS_CLUSTER_NODES: ' a:7000 , b:7001' });
+    expect(config.redisClusterNodes).toEqual([
+      { host: 'a', port: 7000 },
+      { host: 'b', port: 7001 },
+    ]);
+    expect(loadAuthServerConfig({ ...env, REDIS_CLUSTER_NODES: '  ' }).redisClusterNodes).toBe(
+      undefined,
+    );
+  });
+
+  it.each(['a', 'a:b', 'a:7000;b:7001', 'a:7000,'])('refuses REDIS_CLUSTER_NODES %j', (nodes) => {
+    expect(messageOf(() => loadAuthServerConfig({ ...env, REDIS_CLUSTER_NODES: nodes }))).toContain(
+      'REDIS_CLUSTER_NODES',
+    );
+  });
+
   it('refuses HS256 as the signing algorithm', () => {
     expect(messageOf(() => loadAuthServerConfig({ ...env, AUTH_SIGNING_ALG: 'HS256' }))).toContain(
       'AUTH_SIGNING_ALG',

@@ -35,6 +35,8 @@ export interface AuthServerConfig {
   readonly rateLimit: { readonly maxFailures: number; readonly windowSeconds: number };
   readonly logLevel: AuthServerEnv['AUTH_LOG_LEVEL'];
   readonly redisUrl: string;
+  /** The seed nodes of a Redis Cluster; when set, REDIS_URL is not used. */
+  readonly redisClusterNodes?: readonly { readonly host: string; readonly port: number }[];
   readonly keyPrefix: string;
 }
 
@@ -94,6 +96,10 @@ export function loadAuthServerConfig(env: Record<string, string | undefined>): A
     },
     logLevel: settings.AUTH_LOG_LEVEL,
     redisUrl: settings.REDIS_URL,
+    redisClusterNodes: settings.REDIS_CLUSTER_NODES?.split(',').map((node) => {
+      const at = node.lastIndexOf(':');
+      return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
+    }),
     keyPrefix: settings.QUEUE_PREFIX,
   };
 }

@@ -1,4 +1,4 @@
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 
 export const SIGNING_ALGORITHMS = ['ES256', 'RS256'] as const;
@@ -7,6 +7,15 @@ export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 /** Whether `value` is one of the allowed token signing algorithms. */
 export function isSigningAlgorithm(value: unknown): value is SigningAlgorithm {
   return SIGNING_ALGORITHMS.some((alg) => alg === value);
+}
+
+const HOST_PORT_LIST = /^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/;
+
+/** Trims a list and the spaces around its commas; a blank value means "not set". */
+function trimmedList({ value }: { value: unknown }): unknown {
+  if (typeof value !== 'string') return value;
+  const trimmed = value.trim().replace(/\s*,\s*/g, ',');
+  return trimmed === '' ? undefined : trimmed;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -85,6 +94,12 @@ export class AuthServerEnv {
   @IsString()
   @Matches(/^rediss?:\/\/\S+$/, { message: 'must be a redis:// or rediss:// URL' })
   REDIS_URL = 'redis://127.0.0.1:6379';
+
+  /** Comma list of `host:port` seed nodes; when set, the auth-server talks to a Redis Cluster. */
+  @IsOptional()
+  @Transform(trimmedList)
+  @Matches(HOST_PORT_LIST, { message: 'must be a comma list of host:port' })
+  REDIS_CLUSTER_NODES?: string;
 
   @IsString()
   @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'must be 1-64 characters of [A-Za-z0-9_.-]' })

@@ -1,10 +1,9 @@
 import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
 import { ApiLiveness, ApiReadiness } from '@countersign/common';
 import type { Response } from 'express';
-import type { Redis } from 'ioredis';
 
 import { SigningKeyStore } from '../keys/signing-key.store.js';
-import { AUTH_REDIS } from '../redis/redis.provider.js';
+import { AUTH_REDIS, type AuthRedis } from '../redis/redis.provider.js';
 
 const REDIS_PING_TIMEOUT_MS = 500;
 
@@ -12,7 +11,7 @@ const REDIS_PING_TIMEOUT_MS = 500;
 @Controller('health')
 export class HealthController {
   constructor(
-    @Inject(AUTH_REDIS) private readonly redis: Redis,
+    @Inject(AUTH_REDIS) private readonly redis: AuthRedis,
     private readonly keys: SigningKeyStore,
   ) {}
 

@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 
 import { AUTH_SERVER_CONFIG, type AuthServerConfig } from '../config/auth-server.config.js';
-import { AUTH_REDIS } from '../redis/redis.provider.js';
+import { AUTH_REDIS, type AuthRedis } from '../redis/redis.provider.js';
 
 export type LimitDecision = { limited: false } | { limited: true; retryAfterSeconds: number };
 
@@ -17,7 +16,7 @@ export type LimitDecision = { limited: false } | { limited: true; retryAfterSeco
 export class FailedAuthenticationLimiter {
   constructor(
     @Inject(AUTH_SERVER_CONFIG) private readonly config: AuthServerConfig,
-    @Inject(AUTH_REDIS) private readonly redis: Redis,
+    @Inject(AUTH_REDIS) private readonly redis: AuthRedis,
   ) {}
 
   async check(clientId: string | undefined, address: string | undefined): Promise<LimitDecision> {
@@ -54,7 +53,8 @@ export class FailedAuthenticationLimiter {
   }
 
   private keys(clientId: string | undefined, address: string | undefined): string[] {
-    const root = `${this.config.keyPrefix}:auth-failures`;
+    // one hash tag: both counters of a request live in one Redis Cluster slot, so one MULTI holds them
+    const root = `${this.config.keyPrefix}:{auth-failures}`;
     const keys: string[] = [];
     // per client AND peer: failures from one address must not lock the client out everywhere
     if (clientId !== undefined) {
