@@ -32,7 +32,8 @@ export interface AuditRecord {
  * key. A Redis marker says whether a key's line was written; when an earlier attempt died between
  * writing and marking, the file itself is searched before writing again.
  */
-@ConnectConsumer({ name: 'audit-log', events: ['*'] })
+// several lines in flight: each is one O_APPEND write and its own fsync, as between processes
+@ConnectConsumer({ name: 'audit-log', events: ['*'], concurrency: 8 })
 export class AuditLogConsumer implements ConnectConsumerHandler {
   private readonly logger = new Logger(AuditLogConsumer.name);
 
