@@ -18,7 +18,7 @@ export interface StackOptions {
   readonly dir?: string;
   /** Default: REDIS_URL, else redis://127.0.0.1:6379. */
   readonly redisUrl?: string;
-  /** Default: QUEUE_PREFIX, else `countersign`. */
+  /** Default: QUEUE_PREFIX, else `countersign-<8 hex>` of the material directory (defaultQueuePrefix). */
   readonly queuePrefix?: string;
   /** `default` tries 8443/9443/8090 first; `ephemeral` always takes free ports. */
   readonly ports?: 'default' | 'ephemeral';
