@@ -206,4 +206,21 @@ describe('listener transport', () => {
     expect(answer).toMatch(/^HTTP\/1.1 100 Continue\r\n/);
     expect(answer).toMatch(/\r\nHTTP\/1.1 200 OK\r\n/);
   });
+
+  it('answers an HTTP/1.1 request without Host with 400 request_malformed, and counts it', async () => {
+    const before = await rejectedCount('request_malformed');
+    const answer = await exchange('POST /connect/signed HTTP/1.1\r\nContent-Length: 0\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1.1 400 /);
+    expect(bodyOf(answer).error).toBe('request_malformed');
+    expect(await rejectedCount('request_malformed')).toBe(before + 1);
+  });
+
+  it('answers CONNECT with 405 and a JSON reason instead of dropping the connection', async () => {
+    const answer = await exchange(
+      'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n',
+    );
+    expect(answer).toMatch(/^HTTP\/1.1 405 /);
+    expect(answer).toMatch(/\r\nAllow: GET, POST\r\n/);
+    expect(bodyOf(answer).error).toBe('request_malformed');
+  });
 });

@@ -96,6 +96,33 @@ describe('dead letters', () => {
     await redis.quit();
   });
 
+  it('gives up on an unreachable Redis within seconds, with exit 2 and a message naming REDIS_URL and no stack trace', async () => {
+    let err = '';
+    const started = Date.now();
+    const code = await runDeadLettersCli(['list'], {
+      env: { REDIS_URL: 'redis://:not-for-logs@127.0.0.1:1', QUEUE_PREFIX: prefix },
+      out: () => undefined,
+      err: (text) => (err += text),
+    });
+    expect(code).toBe(2);
+    expect(Date.now() - started).toBeLessThan(9000);
+    expect(err).toMatch(/REDIS_URL: Redis did not answer within 5 s/);
+    expect(err).not.toContain('not-for-logs');
+    expect(err).not.toMatch(/\n\s+at /);
+  }, 15_000);
+
+  it('refuses a REDIS_URL that is not a usable URL without repeating it', async () => {
+    let err = '';
+    const code = await runDeadLettersCli(['list'], {
+      env: { REDIS_URL: 'redis://:not-for-logs@127.0.0.1:99999', QUEUE_PREFIX: prefix },
+      out: () => undefined,
+      err: (text) => (err += text),
+    });
+    expect(code).toBe(2);
+    expect(err).toMatch(/REDIS_URL/);
+    expect(err).not.toContain('not-for-logs');
+  });
+
   it('retries a failing consumer, dead-letters it after the last attempt, and replays it to success while the others proceed', async () => {
     const envelope = await envelopeFromFixture('envelope-completed.json');
     await enqueueDelivery(redis, prefix, envelope);

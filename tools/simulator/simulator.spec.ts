@@ -394,6 +394,23 @@ describe('Connect simulator', () => {
       expect(outcome.error).toMatch(/ECONNREFUSED/);
     });
 
+    it.each([404, 405, 413, 415, 429])(
+      'gives an attack answered %i no verdict: it says nothing about the checks',
+      async (status) => {
+        peer.deliveryStatuses = [status];
+        const outcome = await simulator().attack('tampered-body', delivery);
+
+        expect(outcome).toMatchObject({ verdict: 'no_verdict', ok: false, status });
+      },
+    );
+
+    it.each([401, 403])('counts an attack answered %i as refused', async (status) => {
+      peer.deliveryStatuses = [status];
+      const outcome = await simulator().attack('tampered-body', delivery);
+
+      expect(outcome).toMatchObject({ verdict: 'refused', ok: true, status });
+    });
+
     it('reports an attack answered 5xx as having no verdict, not as accepted', async () => {
       peer.deliveryStatuses = [503];
       const outcome = await simulator().attack('tampered-body', delivery);

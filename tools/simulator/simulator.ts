@@ -16,7 +16,7 @@ export const ATTACK_MODES = [
 export type AttackMode = (typeof ATTACK_MODES)[number];
 
 /**
- * How an attack ended. `refused`: the listener answered 4xx or its TLS stack ended the handshake.
+ * How an attack ended. `refused`: the listener answered 401/403 or its TLS stack ended the handshake.
  * `accepted`: the listener answered 2xx, the only proof that an attack got through.
  * `no_verdict`: the listener answered something else (3xx, 5xx) or not in time.
  * `setup_error`: the attack never reached the listener (no attacker certificate, token refused,
@@ -405,9 +405,14 @@ function transportVerdict(error: unknown): AttackVerdict {
   return 'setup_error';
 }
 
+/**
+ * Only a refusal of the delivery's credentials proves an attack was stopped: 401 (certificate,
+ * token, binding, signature) or 403 (scope). A 404 (a mistyped profile, or not a listener at all),
+ * 405, 408, 413, 415 or 429 says nothing about the checks and must not let a run pass.
+ */
 function answerVerdict(status: number): AttackVerdict {
   if (status >= 200 && status < 300) return 'accepted';
-  if (status >= 400 && status < 500) return 'refused';
+  if (status === 401 || status === 403) return 'refused';
   return 'no_verdict';
 }
 

@@ -1,4 +1,8 @@
-import type { ServerOptions as HttpServerOptions } from 'node:http';
+import type {
+  IncomingMessage,
+  ServerOptions as HttpServerOptions,
+  ServerResponse,
+} from 'node:http';
 import type { ServerOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -10,7 +14,11 @@ import type { ListenerSettings, ListenerTlsMaterial } from './config/listener-se
 import { ListenerModule } from './listener.module.js';
 import { ListenerMetrics } from './metrics/listener-metrics.js';
 import { serveListenerOpenApi } from './openapi/listener.openapi.js';
-import { handleClientError } from './transport/client-error.js';
+import {
+  handleClientError,
+  handleConnectMethod,
+  handleMissingHost,
+} from './transport/client-error.js';
 import { ListenerExpressAdapter } from './transport/listener-express.adapter.js';
 
 /**
@@ -38,6 +46,8 @@ function serverOptionsOf(env: ListenerSettings['env']): HttpServerOptions {
     requestTimeout: env.LISTENER_REQUEST_TIMEOUT_MS,
     // how often Node enforces the two timeouts (its default is every 30 s)
     connectionsCheckingInterval: Math.min(1000, env.LISTENER_HEADERS_TIMEOUT_MS),
+    // a missing Host is answered by handleMissingHost with a reason code, not Node's bare 400
+    requireHostHeader: false,
   };
 }
 
@@ -57,13 +67,19 @@ export async function createListenerApp(
   );
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
+  const transportLogger = new NestLogger('ListenerTransport');
+  const metrics = app.get(ListenerMetrics);
+  app.use((request: IncomingMessage, response: ServerResponse, next: () => void) => {
+    if (!handleMissingHost(request, response, transportLogger, metrics)) next();
+  });
   serveListenerOpenApi(app);
 
   const server = app.getHttpServer();
+  server.on('connect', (_request: IncomingMessage, socket: Duplex) =>
+    handleConnectMethod(socket, transportLogger, metrics),
+  );
   // answer `Expect: 100-continue` only once the header checks passed (see readRawBody)
   server.on('checkContinue', (request, response) => server.emit('request', request, response));
-  const transportLogger = new NestLogger('ListenerTransport');
-  const metrics = app.get(ListenerMetrics);
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>
     handleClientError(error, socket, transportLogger, metrics),
   );

@@ -132,6 +132,14 @@ describe('auth-server configuration', () => {
     );
   });
 
+  it('refuses an unusable REDIS_URL without repeating it (it may hold a password)', () => {
+    const message = messageOf(() =>
+      loadAuthServerConfig({ ...env, REDIS_URL: 'redis://:pw-not-for-logs@127.0.0.1:99999' }),
+    );
+    expect(message).toContain('REDIS_URL');
+    expect(message).not.toContain('pw-not-for-logs');
+  });
+
   it('refuses HS256 as the signing algorithm', () => {
     expect(messageOf(() => loadAuthServerConfig({ ...env, AUTH_SIGNING_ALG: 'HS256' }))).toContain(
       'AUTH_SIGNING_ALG',

@@ -1,4 +1,5 @@
 import { Transform, Type } from 'class-transformer';
+import { IsHostPortList, IsRedisUrl } from '@countersign/common';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 
 export const SIGNING_ALGORITHMS = ['ES256', 'RS256'] as const;
@@ -93,12 +94,14 @@ export class AuthServerEnv {
 
   @IsString()
   @Matches(/^rediss?:\/\/\S+$/, { message: 'must be a redis:// or rediss:// URL' })
+  @IsRedisUrl()
   REDIS_URL = 'redis://127.0.0.1:6379';
 
   /** Comma list of `host:port` seed nodes; when set, the auth-server talks to a Redis Cluster. */
   @IsOptional()
   @Transform(trimmedList)
   @Matches(HOST_PORT_LIST, { message: 'must be a comma list of host:port' })
+  @IsHostPortList()
   REDIS_CLUSTER_NODES?: string;
 
   @IsString()

@@ -11,6 +11,7 @@ import {
   Min,
   ValidateIf,
 } from 'class-validator';
+import { IsHostPortList, IsRedisUrl } from '@countersign/common';
 
 const MIB = 1024 * 1024;
 
@@ -120,12 +121,14 @@ export class ListenerEnv {
   LISTENER_LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' = 'info';
 
   @Matches(/^rediss?:\/\/.+/, { message: '$property must be a redis:// or rediss:// URL' })
+  @IsRedisUrl()
   REDIS_URL = 'redis://127.0.0.1:6379';
 
   /** Comma list of `host:port` seed nodes; when set, the listener talks to a Redis Cluster. */
   @IsOptional()
   @Transform(trimmedList)
   @Matches(HOST_PORT_LIST, { message: '$property must be a comma list of host:port' })
+  @IsHostPortList()
   REDIS_CLUSTER_NODES?: string;
 
   @Matches(/^[A-Za-z0-9_.-]+$/, { message: '$property may hold only letters, digits, _ . -' })

@@ -59,4 +59,21 @@ describe('loadWorkerConfig', () => {
       loadWorkerConfig({ WORKER_ROLE: 'dispatcher', REDIS_CLUSTER_NODES: 'localhost' }),
     ).toThrow(/REDIS_CLUSTER_NODES/);
   });
+
+  it('refuses an unusable REDIS_URL or an out-of-range seed port without repeating the value', () => {
+    const message = (env: Record<string, string>) => {
+      try {
+        loadWorkerConfig({ WORKER_ROLE: 'dispatcher', ...env });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'accepted';
+    };
+    const badUrl = message({ REDIS_URL: 'redis://:pw-not-for-logs@127.0.0.1:99999' });
+    expect(badUrl).toMatch(/REDIS_URL/);
+    expect(badUrl).not.toContain('pw-not-for-logs');
+    expect(message({ REDIS_CLUSTER_NODES: '127.0.0.1:99999' })).toMatch(
+      /REDIS_CLUSTER_NODES.*1-65535/,
+    );
+  });
 });

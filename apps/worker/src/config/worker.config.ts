@@ -1,4 +1,4 @@
-import { validateConfig } from '@countersign/common';
+import { IsHostPortList, IsRedisUrl, validateConfig } from '@countersign/common';
 import { loadQueueBoardConfig, type QueueBoardConfig } from '../board/queue-board.config.js';
 import { Transform } from 'class-transformer';
 import {
@@ -33,12 +33,14 @@ const trimmed = ({ value }: { value: unknown }): unknown =>
 export class RedisEnvironment {
   @IsString()
   @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  @IsRedisUrl()
   REDIS_URL = 'redis://127.0.0.1:6379';
 
   /** Comma list of `host:port` seed nodes; when set, the worker talks to a Redis Cluster. */
   @IsOptional()
   @Transform(trimmed)
   @Matches(HOST_PORT_LIST, { message: 'REDIS_CLUSTER_NODES must be a comma list of host:port' })
+  @IsHostPortList()
   REDIS_CLUSTER_NODES?: string;
 
   @IsString()

@@ -9,7 +9,11 @@ import {
   QuarantineStore,
   type QuarantineEntry,
 } from '../quarantine/quarantine-store.js';
-import { closeRedisConnection, createRedisConnection } from '../redis/redis-connection.js';
+import {
+  closeRedisConnection,
+  createRedisConnection,
+  type RedisConnection,
+} from '../redis/redis-connection.js';
 import {
   DeadLetterConsumerMismatchError,
   DeadLetterNotFoundError,
@@ -27,6 +31,25 @@ export interface CliIo {
 }
 
 const USAGE = 'dead-letters.usage';
+
+/** How long the CLI waits for Redis to be ready before it gives up (exit 2). */
+const REDIS_READY_TIMEOUT_MS = 5000;
+
+/** Resolves true once the connection is ready, false after `ms` (Redis down, a wrong address). */
+function readyWithin(redis: RedisConnection, ms: number): Promise<boolean> {
+  if (redis.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      resolve(false);
+    }, ms);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    redis.once('ready', onReady);
+  });
+}
 
 function summary({ id, letter }: DeadLetterEntry) {
   return {
@@ -132,6 +155,8 @@ export async function runDeadLettersCli(argv: readonly string[], io: CliIo): Pro
         connection: redis,
         prefix: queuePrefix(settings.queuePrefix, name),
       });
+      // without a listener BullMQ prints every connection error with its stack to stderr
+      queue.on('error', () => undefined);
       queues.set(name, queue);
     }
     return queue;
@@ -146,6 +171,15 @@ export async function runDeadLettersCli(argv: readonly string[], io: CliIo): Pro
     )
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) });
+
+  // every command needs Redis: wait for it, bounded, once the arguments are known to be right
+  program.hook('preAction', async () => {
+    if (await readyWithin(redis, REDIS_READY_TIMEOUT_MS)) return;
+    const where = settings.redis.mode === 'single' ? 'REDIS_URL' : 'REDIS_CLUSTER_NODES';
+    throw new ConfigurationError('environment', [
+      `${where}: Redis did not answer within ${REDIS_READY_TIMEOUT_MS / 1000} s`,
+    ]);
+  });
 
   program
     .command('list')

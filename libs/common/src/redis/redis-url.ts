@@ -1,4 +1,67 @@
+import { ValidateBy, type ValidationOptions } from 'class-validator';
 import type { RedisOptions } from 'ioredis';
+
+/**
+ * What is wrong with a Redis URL, or undefined when it is usable. The answer never quotes the URL:
+ * it may carry a password.
+ */
+export function redisUrlProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'is not a valid URL (check the host, the port (at most 65535) and %-encode the password)';
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    return 'must be a redis:// or rediss:// URL';
+  }
+  if (parsed.hostname === '') return 'must name a host';
+  const db = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : 0;
+  if (!Number.isInteger(db) || db < 0) return 'database number must be a non-negative integer';
+  return undefined;
+}
+
+/** What is wrong with a comma list of `host:port` seed nodes, or undefined when it is usable. */
+export function hostPortListProblem(list: string): string | undefined {
+  for (const node of list.split(',')) {
+    const at = node.lastIndexOf(':');
+    const port = Number(node.slice(at + 1));
+    if (at <= 0 || !/^\d{1,5}$/.test(node.slice(at + 1)) || port < 1 || port > 65535) {
+      return `must be a comma list of host:port with ports 1-65535 (${node} is not)`;
+    }
+  }
+  return undefined;
+}
+
+/** class-validator rule: a usable Redis URL (see redisUrlProblem); the message never quotes it. */
+export function IsRedisUrl(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isRedisUrl',
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && !redisUrlProblem(value),
+        defaultMessage: (args) =>
+          `$property ${typeof args?.value === 'string' ? (redisUrlProblem(args.value) ?? '') : 'must be a redis:// or rediss:// URL'}`,
+      },
+    },
+    options,
+  );
+}
+
+/** class-validator rule: every seed node's port is within 1-65535. */
+export function IsHostPortList(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isHostPortList',
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && !hostPortListProblem(value),
+        defaultMessage: (args) =>
+          `$property ${typeof args?.value === 'string' ? (hostPortListProblem(args.value) ?? '') : 'must be a comma list of host:port'}`,
+      },
+    },
+    options,
+  );
+}
 
 /**
  * ioredis options from a `redis://` or `rediss://` URL, tuned for BullMQ and for failing fast:
@@ -8,7 +71,13 @@ export function redisOptionsFromUrl(
   url: string,
   overrides: { commandTimeoutMs?: number; forBlockingWorker?: boolean } = {},
 ): RedisOptions {
-  const parsed = new URL(url);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // TypeError's `input` would print the URL, password included
+    throw new Error('REDIS_URL is not a valid URL');
+  }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
     throw new Error(`REDIS_URL must use redis:// or rediss://, got ${parsed.protocol}`);
   }
