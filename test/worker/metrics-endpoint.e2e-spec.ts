@@ -26,6 +26,8 @@ describe('worker GET /metrics', () => {
       app.get<Registry>(METRICS_REGISTRY).contentType,
     );
     expect(answer.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    // nothing tells a scanner which framework answers
+    expect(answer.headers.get('x-powered-by')).toBeNull();
     const text = await answer.text();
     expect(text).toMatch(/^# TYPE countersign_queue_depth gauge$/m);
     expect(text).not.toMatch(/<html/i);

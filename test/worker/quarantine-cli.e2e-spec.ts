@@ -150,7 +150,7 @@ describe('dead-letters quarantine', () => {
       `q-binary  docusign  2026-11-20T11:00:00.000Z  body_not_utf8  ${BINARY.length} bytes  the body is not UTF-8`,
       'q-newest  docusign-xml  2026-11-20T12:00:00.000Z  body_malformed_xml  ' +
         `${storedBody.length} bytes  unclosed tag: DocuSignEnvelopeInformation`,
-      '3 quarantined delivery(ies)',
+      `3 quarantined delivery(ies) under QUEUE_PREFIX=${prefix}`,
     ]);
     expect(result.out).not.toContain(MALFORMED.toString('utf8'));
   });

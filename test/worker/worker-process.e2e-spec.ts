@@ -204,8 +204,8 @@ describe('worker process', () => {
 
     expect(exit).toEqual({ code: 0, signal: null });
     expect(await journalLines()).toContain(`done ${running.deliveryId} ${worker.child.pid}`);
-    expect(worker.output()).toContain('SIGTERM received while draining, ignored');
-    expect(worker.output()).toContain('SIGINT received while draining, ignored');
+    expect(worker.output()).toContain('SIGTERM received while already draining; the drain goes on');
+    expect(worker.output()).toContain('SIGINT received while already draining; the drain goes on');
   });
 
   it('serves health and metrics on its HTTP port', async () => {

@@ -7,7 +7,7 @@ import { RedisUnavailableError } from './local-redis.js';
 import { repoRoot } from './repo-root.js';
 import { COMPOSE_LAYOUT } from './compose-layout.js';
 import { writeStackConfig } from './stack-config.js';
-import { startStack, type RunningStack } from './stack.js';
+import { DEFAULT_PORTS, startStack, type RunningStack } from './stack.js';
 
 interface UpOptions {
   dir?: string;
@@ -55,6 +55,16 @@ async function up(options: UpOptions): Promise<number> {
   }
 
   const { urls, files } = stack.config;
+  const { layout } = stack;
+  const busy = (
+    [
+      ['auth-server', DEFAULT_PORTS.auth, layout.authPort],
+      ['listener', DEFAULT_PORTS.listener, layout.listenerPort],
+      ['worker', DEFAULT_PORTS.worker, layout.workerPort],
+    ] as const
+  )
+    .filter(([, wanted, got]) => !options.ephemeralPorts && wanted !== got)
+    .map(([app, wanted, got]) => `  note: port ${wanted} was busy, so the ${app} took ${got}`);
   console.log(
     [
       '',
@@ -65,8 +75,10 @@ async function up(options: UpOptions): Promise<number> {
       `  redis        ${stack.redis.url}  (QUEUE_PREFIX=${stack.layout.queuePrefix})`,
       `  settings     ${files.devEnv}`,
       options.logs === 'files' ? `  logs         ${stack.logsDir}` : '',
+      ...busy,
       '',
-      'Send the fixtures: npm run simulate        Stop: Ctrl-C',
+      `Send the fixtures: npm run simulate -- --settings ${files.simulator}`,
+      'Stop: Ctrl-C',
       '',
     ]
       .filter((line, index, all) => line !== '' || all[index - 1] !== '')

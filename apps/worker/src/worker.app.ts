@@ -20,6 +20,8 @@ export async function createWorkerApp(
     abortOnError: false,
   });
   app.useLogger(app.get(Logger));
+  const express = app.getHttpAdapter().getInstance() as { disable(setting: string): void };
+  express.disable('x-powered-by');
   if (config.board !== undefined) mountQueueBoard(app, config.board);
   serveWorkerOpenApi(app, { boardEnabled: config.board !== undefined });
   return app;

@@ -2,6 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigurationError } from '@countersign/common';
+import {
+  issueTestCertificate,
+  privateKeyPem,
+} from '../../../../libs/security/src/testing/test-pki.js';
 import { loadListenerSettings } from './listener-settings.js';
 
 describe('loadListenerSettings', () => {
@@ -156,5 +160,47 @@ describe('loadListenerSettings', () => {
     });
     expect(problems).toContain('missing');
     expect(problems).toContain('cannot be read');
+  });
+
+  describe('TLS material', () => {
+    let certFile: string;
+    let keyFile: string;
+    let otherKeyFile: string;
+    let notPemFile: string;
+
+    beforeAll(async () => {
+      const server = await issueTestCertificate({ subject: 'CN=localhost' });
+      const other = await issueTestCertificate({ subject: 'CN=other' });
+      certFile = join(dir, 'server.pem');
+      keyFile = join(dir, 'server.key');
+      otherKeyFile = join(dir, 'other.key');
+      notPemFile = join(dir, 'not-pem.txt');
+      await writeFile(certFile, server.pem);
+      await writeFile(keyFile, await privateKeyPem(server));
+      await writeFile(otherKeyFile, await privateKeyPem(other));
+      await writeFile(notPemFile, 'this is not PEM');
+    });
+
+    const tlsEnv = (cert: string, key: string) => ({
+      LISTENER_TLS_CERT_FILE: cert,
+      LISTENER_TLS_KEY_FILE: key,
+      LISTENER_PROFILES_FILE: profilesFile,
+      CS_K: 'secret',
+    });
+
+    it('loads a certificate with its own key', () => {
+      expect(loadListenerSettings(tlsEnv(certFile, keyFile)).tls?.cert.length).toBeGreaterThan(0);
+    });
+
+    it.each([
+      ['a key of another certificate', () => tlsEnv(certFile, otherKeyFile)],
+      ['a certificate file that is not PEM', () => tlsEnv(notPemFile, keyFile)],
+      ['a key file that is not PEM', () => tlsEnv(certFile, notPemFile)],
+    ])('stops start-up with a named configuration error for %s', (_, env) => {
+      const problems = problemsOf(env());
+      expect(problems).toContain('LISTENER_TLS_CERT_FILE / LISTENER_TLS_KEY_FILE');
+      expect(problems).toContain('not a usable key pair');
+      expect(problems).not.toContain('PRIVATE KEY');
+    });
   });
 });

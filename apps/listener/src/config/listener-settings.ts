@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { ConfigurationError, validateConfig } from '@countersign/common';
 import {
   createProxyAllowlist,
@@ -46,6 +47,21 @@ function readFileSetting(name: string, path: string): Buffer {
   }
 }
 
+/** The server's key pair and client CA must load as Node's TLS stack will load them at start. */
+function checkTlsMaterial(tls: ListenerTlsMaterial): void {
+  try {
+    createSecureContext({ key: tls.key, cert: tls.cert, ca: tls.clientCa });
+  } catch (error) {
+    // OpenSSL's message names the problem (no PEM, key mismatch), never the key material itself
+    const why =
+      error instanceof Error ? error.message.replace(/^error:[0-9A-F]+:/, '') : 'unusable';
+    throw new ConfigurationError('environment', [
+      `LISTENER_TLS_CERT_FILE / LISTENER_TLS_KEY_FILE / LISTENER_CLIENT_CA_FILE: not a usable ` +
+        `key pair and CA bundle (${why})`,
+    ]);
+  }
+}
+
 function redisSettingsOf(env: ListenerEnv): ListenerRedisSettings {
   if (env.REDIS_CLUSTER_NODES === undefined) return { mode: 'single', url: env.REDIS_URL };
   return {
@@ -80,6 +96,7 @@ export function loadListenerSettings(
       cert: readFileSetting('LISTENER_TLS_CERT_FILE', env.LISTENER_TLS_CERT_FILE as string),
       clientCa,
     };
+    checkTlsMaterial(tls);
   }
 
   let forwarded: ForwardedCertificateSource | undefined;

@@ -26,7 +26,7 @@ function IsSecretHash(): PropertyDecorator {
       validate: (value: unknown) => isSecretHash(value),
       // never echoes the value: the message names the field and the expected form only
       defaultMessage: () =>
-        '$property must be a scrypt hash from hashSecret (scrypt$<N>$<r>$<p>$<salt>$<hash>)',
+        '$property must be a scrypt hash made by `npm run listener-cli -- hash-password`',
     },
   });
 }

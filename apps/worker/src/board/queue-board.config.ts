@@ -20,7 +20,8 @@ export class QueueBoardEnvironment {
 
   @IsOptional()
   @Matches(SCRYPT_HASH, {
-    message: 'WORKER_BOARD_PASSWORD_HASH must be a scrypt$N$r$p$salt$hash value from hashSecret',
+    message:
+      'WORKER_BOARD_PASSWORD_HASH must be a scrypt hash made by `npm run listener-cli -- hash-password`',
   })
   WORKER_BOARD_PASSWORD_HASH?: string;
 }

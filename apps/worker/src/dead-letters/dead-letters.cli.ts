@@ -197,7 +197,8 @@ export async function runDeadLettersCli(argv: readonly string[], io: CliIo): Pro
             : `${row.id}  ${row.consumer}  ${row.event}  ${row.deliveryId}  attempts=${row.attemptsMade}  ${row.failedAt}  ${firstLine(row.error)}\n`,
         );
       }
-      if (!options.json) io.out(`${entries.length} dead letter(s)\n`);
+      if (!options.json)
+        io.out(`${entries.length} dead letter(s) under QUEUE_PREFIX=${settings.queuePrefix}\n`);
     });
 
   program
@@ -250,7 +251,10 @@ export async function runDeadLettersCli(argv: readonly string[], io: CliIo): Pro
             : `${row.id}  ${row.profile}  ${row.receivedAt}  ${row.reason}  ${row.size} bytes  ${firstLine(row.detail)}\n`,
         );
       }
-      if (!options.json) io.out(`${entries.length} quarantined delivery(ies)\n`);
+      if (!options.json)
+        io.out(
+          `${entries.length} quarantined delivery(ies) under QUEUE_PREFIX=${settings.queuePrefix}\n`,
+        );
     });
 
   quarantined

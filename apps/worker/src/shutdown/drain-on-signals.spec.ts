@@ -63,8 +63,8 @@ describe('drainOnSignals', () => {
     expect(worker.exits).toEqual([0]);
     expect(worker.log().split('\n').filter(Boolean)).toEqual([
       'worker: SIGTERM received, draining',
-      'worker: SIGTERM received while draining, ignored (SIGKILL stops the process at once)',
-      'worker: SIGINT received while draining, ignored (SIGKILL stops the process at once)',
+      'worker: SIGTERM received while already draining; the drain goes on (SIGKILL stops at once)',
+      'worker: SIGINT received while already draining; the drain goes on (SIGKILL stops at once)',
     ]);
   });
 

@@ -28,7 +28,7 @@ export function drainOnSignals(options: DrainOnSignalsOptions): () => void {
   const stop = (signal: NodeJS.Signals) => {
     if (draining) {
       options.write(
-        `worker: ${signal} received while draining, ignored (SIGKILL stops the process at once)\n`,
+        `worker: ${signal} received while already draining; the drain goes on (SIGKILL stops at once)\n`,
       );
       return;
     }
