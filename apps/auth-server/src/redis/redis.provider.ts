@@ -1,6 +1,6 @@
 import type { Provider } from '@nestjs/common';
-import { redisOptionsFromUrl } from '@countersign/common';
-import { Cluster, Redis } from 'ioredis';
+import { openRedis } from '@countersign/common';
+import type { Cluster, Redis } from 'ioredis';
 
 import { AUTH_SERVER_CONFIG, type AuthServerConfig } from '../config/auth-server.config.js';
 
@@ -13,35 +13,13 @@ export const AUTH_REDIS = Symbol('AUTH_REDIS');
  */
 export type AuthRedis = Redis | Cluster;
 
-function connect(config: AuthServerConfig): AuthRedis {
-  const nodes = config.redisClusterNodes;
-  if (nodes === undefined) {
-    return new Redis({ ...redisOptionsFromUrl(config.redisUrl), lazyConnect: false });
-  }
-  const base = redisOptionsFromUrl('redis://placeholder');
-  return new Cluster(
-    nodes.map(({ host, port }) => ({ host, port })),
-    {
-      enableOfflineQueue: base.enableOfflineQueue,
-      enableReadyCheck: true,
-      clusterRetryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
-      redisOptions: {
-        maxRetriesPerRequest: base.maxRetriesPerRequest,
-        connectTimeout: base.connectTimeout,
-        commandTimeout: base.commandTimeout,
-      },
-    },
-  );
-}
-
 export const redisProvider: Provider = {
   provide: AUTH_REDIS,
   inject: [AUTH_SERVER_CONFIG],
-  useFactory: (config: AuthServerConfig) => {
-    const redis = connect(config);
-    // failures surface as failed commands (503) and /health; without a listener ioredis prints
-    // an unstructured stack trace to stderr on every reconnect attempt
-    redis.on('error', () => undefined);
-    return redis;
-  },
+  useFactory: (config: AuthServerConfig): AuthRedis =>
+    openRedis(
+      config.redisClusterNodes === undefined
+        ? { mode: 'single', url: config.redisUrl }
+        : { mode: 'cluster', nodes: config.redisClusterNodes },
+    ),
 };

@@ -1,5 +1,5 @@
-import { Cluster, Redis } from 'ioredis';
-import { redisOptionsFromUrl } from '@countersign/common';
+import type { Cluster, Redis } from 'ioredis';
+import { openRedis } from '@countersign/common';
 import type { ListenerSettings } from '../config/listener-settings.js';
 
 /**
@@ -14,26 +14,5 @@ export type ListenerRedis = Redis | Cluster;
  * enqueue timeout, so an unreachable Redis answers a delivery with 503 well under 2 s.
  */
 export function createListenerRedis({ env, redis }: ListenerSettings): ListenerRedis {
-  const base = redisOptionsFromUrl(redis.mode === 'single' ? redis.url : 'redis://placeholder', {
-    commandTimeoutMs: env.LISTENER_ENQUEUE_TIMEOUT_MS,
-  });
-  const connection =
-    redis.mode === 'single'
-      ? new Redis(base)
-      : new Cluster(
-          redis.nodes.map(({ host, port }) => ({ host, port })),
-          {
-            enableOfflineQueue: base.enableOfflineQueue,
-            enableReadyCheck: true,
-            clusterRetryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
-            redisOptions: {
-              maxRetriesPerRequest: base.maxRetriesPerRequest,
-              connectTimeout: base.connectTimeout,
-              commandTimeout: base.commandTimeout,
-            },
-          },
-        );
-  // connection errors surface as failed commands (503, not ready); keep them quiet here
-  connection.on('error', () => undefined);
-  return connection;
+  return openRedis(redis, { commandTimeoutMs: env.LISTENER_ENQUEUE_TIMEOUT_MS });
 }

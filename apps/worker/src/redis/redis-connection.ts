@@ -1,5 +1,5 @@
-import { redisOptionsFromUrl } from '@countersign/common';
-import { Cluster, Redis } from 'ioredis';
+import { openRedis } from '@countersign/common';
+import type { Cluster, Redis } from 'ioredis';
 import type { WorkerConfig } from '../config/worker.config.js';
 import { settledWithin } from '../shutdown/within.js';
 
@@ -14,39 +14,9 @@ export function createRedisConnection(
   redis: WorkerConfig['redis'],
   options: { forBlockingWorker?: boolean; name?: string } = {},
 ): RedisConnection {
-  const connection = open(redis, options);
-  // connection errors reach the operator through failed commands, /health/ready and the BullMQ
-  // worker 'error' events; without a listener ioredis would print each retry to stderr
-  connection.on('error', () => undefined);
-  return connection;
-}
-
-function open(
-  redis: WorkerConfig['redis'],
-  options: { forBlockingWorker?: boolean; name?: string },
-): RedisConnection {
-  if (redis.mode === 'single') {
-    const base = redisOptionsFromUrl(redis.url, { forBlockingWorker: options.forBlockingWorker });
-    return new Redis({ ...base, connectionName: options.name });
-  }
-
-  const base = redisOptionsFromUrl('redis://placeholder', {
-    forBlockingWorker: options.forBlockingWorker,
-  });
-  return new Cluster(
-    redis.nodes.map((node) => ({ host: node.host, port: node.port })),
-    {
-      enableOfflineQueue: base.enableOfflineQueue,
-      enableReadyCheck: true,
-      clusterRetryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
-      redisOptions: {
-        connectionName: options.name,
-        maxRetriesPerRequest: base.maxRetriesPerRequest,
-        connectTimeout: base.connectTimeout,
-        commandTimeout: base.commandTimeout,
-      },
-    },
-  );
+  // errors reach the operator through failed commands, /health/ready and the BullMQ worker
+  // 'error' events
+  return openRedis(redis, options);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { ValidateBy, type ValidationOptions } from 'class-validator';
-import type { RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
 /**
  * What is wrong with a Redis URL, or undefined when it is usable. The answer never quotes the URL:
@@ -99,4 +99,47 @@ export function redisOptionsFromUrl(
     commandTimeout: overrides.forBlockingWorker ? undefined : (overrides.commandTimeoutMs ?? 1500),
     retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
   };
+}
+
+/** Where an app's Redis is: one server at a URL, or the seed nodes of a Redis Cluster. */
+export type RedisTarget =
+  | { readonly mode: 'single'; readonly url: string }
+  | { readonly mode: 'cluster'; readonly nodes: readonly { host: string; port: number }[] };
+
+/**
+ * Opens a connection to a Redis server or a Redis Cluster with the fail-fast options of
+ * `redisOptionsFromUrl` (a cluster takes only host and port from its seed nodes). Connection errors
+ * are left to failed commands and readiness checks: without a listener ioredis would print each
+ * reconnect attempt to stderr.
+ */
+export function openRedis(
+  target: RedisTarget,
+  overrides: { commandTimeoutMs?: number; forBlockingWorker?: boolean; name?: string } = {},
+): Redis | Cluster {
+  const { name, ...urlOverrides } = overrides;
+  let connection: Redis | Cluster;
+  if (target.mode === 'single') {
+    connection = new Redis({
+      ...redisOptionsFromUrl(target.url, urlOverrides),
+      connectionName: name,
+    });
+  } else {
+    const base = redisOptionsFromUrl('redis://placeholder', urlOverrides);
+    connection = new Cluster(
+      target.nodes.map(({ host, port }) => ({ host, port })),
+      {
+        enableOfflineQueue: base.enableOfflineQueue,
+        enableReadyCheck: true,
+        clusterRetryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
+        redisOptions: {
+          connectionName: name,
+          maxRetriesPerRequest: base.maxRetriesPerRequest,
+          connectTimeout: base.connectTimeout,
+          commandTimeout: base.commandTimeout,
+        },
+      },
+    );
+  }
+  connection.on('error', () => undefined);
+  return connection;
 }
