@@ -1,7 +1,7 @@
 import { hashSecret } from '@countersign/security';
 import { Cluster } from 'ioredis';
 
-import { startRedisCluster, type RunningRedisCluster } from '../listener/support/redis-cluster.js';
+import { startRedisCluster, type RunningRedisCluster } from '../support/redis-cluster.js';
 import {
   basic,
   call,

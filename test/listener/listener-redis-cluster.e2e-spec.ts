@@ -21,7 +21,7 @@ import {
   type RunningListener,
   type TestResponse,
 } from './support/listener-harness.js';
-import { startRedisCluster, type RunningRedisCluster } from './support/redis-cluster.js';
+import { startRedisCluster, type RunningRedisCluster } from '../support/redis-cluster.js';
 import {
   createTokenIssuer,
   TEST_AUDIENCE,

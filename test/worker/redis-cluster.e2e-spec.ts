@@ -1,10 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Module, type INestApplication } from '@nestjs/common';
-import { Cluster, Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import { startRedisCluster, type RunningRedisCluster } from '../support/redis-cluster.js';
 import { ConnectConsumer } from '../../apps/worker/src/consumer/connect-consumer.decorator.js';
 import type {
   ConnectConsumerHandler,
@@ -40,97 +39,17 @@ class CompletedConsumer implements ConnectConsumerHandler {
 @Module({ providers: [AllConsumer, CompletedConsumer] })
 class ClusterConsumersModule {}
 
-async function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** Three free ports whose cluster-bus ports (port + 10000) are free too. */
-async function freeClusterPorts(): Promise<number[]> {
-  const ports: number[] = [];
-  while (ports.length < 3) {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    if (ports.includes(port)) continue;
-    if ((await isFree(port)) && (await isFree(port + 10000))) ports.push(port);
-  }
-  return ports;
-}
-
 describe('worker on a Redis Cluster', () => {
-  const servers: ChildProcess[] = [];
+  let redisCluster: RunningRedisCluster | undefined;
   let dir: string;
   let ports: number[];
   let cluster: Cluster;
   let app: INestApplication | undefined;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'cs-redis-cluster-'));
-    ports = await freeClusterPorts();
-    for (const port of ports) {
-      const server = spawn(
-        'redis-server',
-        [
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          join(dir, `nodes-${port}.conf`),
-          '--cluster-node-timeout',
-          '5000',
-          '--dir',
-          dir,
-          '--save',
-          '',
-          '--appendonly',
-          'no',
-        ],
-        { stdio: 'ignore' },
-      );
-      servers.push(server);
-    }
-    for (const port of ports) {
-      const probe = new Redis({
-        port,
-        host: '127.0.0.1',
-        lazyConnect: true,
-        maxRetriesPerRequest: 0,
-      });
-      probe.on('error', () => undefined);
-      await waitFor(async () => {
-        try {
-          await probe.connect().catch(() => undefined);
-          return (await probe.ping()) === 'PONG';
-        } catch {
-          return false;
-        }
-      }, `redis-server on ${port}`);
-      probe.disconnect();
-    }
-
-    const created = spawnSync(
-      'redis-cli',
-      ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-yes'],
-      { encoding: 'utf8', timeout: 30_000 },
-    );
-    if (created.status !== 0)
-      throw new Error(`cluster create failed: ${created.stdout}${created.stderr}`);
-    await waitFor(
-      () =>
-        ports.every((port) =>
-          spawnSync('redis-cli', ['-p', String(port), 'cluster', 'info'], {
-            encoding: 'utf8',
-          }).stdout.includes('cluster_state:ok'),
-        ),
-      'the cluster to agree',
-      30_000,
-    );
-
+    dir = await mkdtemp(join(tmpdir(), 'cs-worker-cluster-'));
+    redisCluster = await startRedisCluster();
+    ports = [...redisCluster.ports];
     cluster = new Cluster(ports.map((port) => ({ host: '127.0.0.1', port })));
     cluster.on('error', () => undefined);
   }, 60_000);
@@ -138,15 +57,7 @@ describe('worker on a Redis Cluster', () => {
   afterAll(async () => {
     await app?.close();
     await cluster?.quit().catch(() => undefined);
-    for (const server of servers) server.kill('SIGTERM');
-    await Promise.all(
-      servers.map(
-        (server) =>
-          new Promise((resolve) =>
-            server.exitCode !== null ? resolve(undefined) : server.once('exit', resolve),
-          ),
-      ),
-    );
+    await redisCluster?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** A three-master Redis Cluster of local `redis-server` processes, for one test file. */
+/** A three-master Redis Cluster of local `redis-server` processes, for one test file (any app). */
 export interface RunningRedisCluster {
   readonly ports: readonly number[];
   /** The seed nodes as REDIS_CLUSTER_NODES takes them. */
@@ -38,7 +38,7 @@ function cli(...args: string[]): { ok: boolean; output: string } {
  * joins them with `redis-cli --cluster create` and waits until every node reports the cluster ok.
  */
 export async function startRedisCluster(): Promise<RunningRedisCluster> {
-  const dir = await mkdtemp(join(tmpdir(), 'cs-listener-cluster-'));
+  const dir = await mkdtemp(join(tmpdir(), 'cs-redis-cluster-'));
   const ports: number[] = [];
   while (ports.length < 3) {
     const port = 20000 + Math.floor(Math.random() * 20000);
