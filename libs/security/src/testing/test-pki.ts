@@ -1,4 +1,4 @@
-import { X509Certificate, webcrypto } from 'node:crypto';
+import { KeyObject, X509Certificate, webcrypto } from 'node:crypto';
 
 import * as x509 from '@peculiar/x509';
 
@@ -121,7 +121,9 @@ export async function createTestPki(prefix = 'Countersign Test'): Promise<TestPk
 
 /** The certificate's private key as PKCS#8 PEM, for TLS servers in tests. */
 export async function privateKeyPem(certificate: TestCertificate): Promise<string> {
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', certificate.keys.privateKey));
-  const lines = pkcs8.toString('base64').match(/.{1,64}/g) ?? [];
-  return `-----BEGIN PRIVATE KEY-----\n${lines.join('\n')}\n-----END PRIVATE KEY-----\n`;
+  // node:crypto writes the PEM armour; the key itself is generated per test run
+  return KeyObject.from(certificate.keys.privateKey).export({
+    format: 'pem',
+    type: 'pkcs8',
+  }) as string;
 }
