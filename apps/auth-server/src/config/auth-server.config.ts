@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 
-import { ConfigurationError, validateConfig } from '@countersign/common';
+import { ConfigurationError, parseHostPortList, validateConfig } from '@countersign/common';
 import { parseCertificateChain } from '@countersign/security';
 
 import { loadClientsFile, type ClientRegistry } from '../clients/client-registry.js';
@@ -96,10 +96,10 @@ export function loadAuthServerConfig(env: Record<string, string | undefined>): A
     },
     logLevel: settings.AUTH_LOG_LEVEL,
     redisUrl: settings.REDIS_URL,
-    redisClusterNodes: settings.REDIS_CLUSTER_NODES?.split(',').map((node) => {
-      const at = node.lastIndexOf(':');
-      return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
-    }),
+    redisClusterNodes:
+      settings.REDIS_CLUSTER_NODES === undefined
+        ? undefined
+        : parseHostPortList(settings.REDIS_CLUSTER_NODES),
     keyPrefix: settings.QUEUE_PREFIX,
   };
 }

@@ -1,5 +1,5 @@
 import { Transform, Type } from 'class-transformer';
-import { IsHostPortList, IsRedisUrl } from '@countersign/common';
+import { HOST_PORT_LIST, IsHostPortList, IsRedisUrl } from '@countersign/common';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 
 export const SIGNING_ALGORITHMS = ['ES256', 'RS256'] as const;
@@ -9,8 +9,6 @@ export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 export function isSigningAlgorithm(value: unknown): value is SigningAlgorithm {
   return SIGNING_ALGORITHMS.some((alg) => alg === value);
 }
-
-const HOST_PORT_LIST = /^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/;
 
 /** Trims a list and the spaces around its commas; a blank value means "not set". */
 function trimmedList({ value }: { value: unknown }): unknown {

@@ -11,12 +11,11 @@ import {
   Min,
   ValidateIf,
 } from 'class-validator';
-import { IsHostPortList, IsRedisUrl } from '@countersign/common';
+import { HOST_PORT_LIST, IsHostPortList, IsRedisUrl } from '@countersign/common';
 
 const MIB = 1024 * 1024;
 
 /** `host:port` seed nodes, comma-separated (as for the worker). */
-const HOST_PORT_LIST = /^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/;
 
 /** Trims a list and the spaces around its commas; a blank value means "not set". */
 function trimmedList({ value }: { value: unknown }): unknown {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { ConfigurationError, validateConfig } from '@countersign/common';
+import { ConfigurationError, parseHostPortList, validateConfig } from '@countersign/common';
 import {
   createProxyAllowlist,
   type ForwardedCertificateFormat,
@@ -66,10 +66,7 @@ function redisSettingsOf(env: ListenerEnv): ListenerRedisSettings {
   if (env.REDIS_CLUSTER_NODES === undefined) return { mode: 'single', url: env.REDIS_URL };
   return {
     mode: 'cluster',
-    nodes: env.REDIS_CLUSTER_NODES.split(',').map((node) => {
-      const at = node.lastIndexOf(':');
-      return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
-    }),
+    nodes: parseHostPortList(env.REDIS_CLUSTER_NODES),
   };
 }
 

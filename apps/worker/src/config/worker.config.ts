@@ -1,4 +1,10 @@
-import { IsHostPortList, IsRedisUrl, validateConfig } from '@countersign/common';
+import {
+  HOST_PORT_LIST,
+  IsHostPortList,
+  IsRedisUrl,
+  parseHostPortList,
+  validateConfig,
+} from '@countersign/common';
 import { loadQueueBoardConfig, type QueueBoardConfig } from '../board/queue-board.config.js';
 import { Transform } from 'class-transformer';
 import {
@@ -21,7 +27,6 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 type LogLevel = (typeof LOG_LEVELS)[number];
 
 const CONSUMER_NAME_LIST = /^[a-z][a-z0-9-]*(,[a-z][a-z0-9-]*)*$/;
-const HOST_PORT_LIST = /^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/;
 
 // env values are strings; a blank value means "not set" so a default still applies
 const toInt = ({ value }: { value: unknown }): unknown =>
@@ -156,10 +161,7 @@ function redisSettings(valid: RedisEnvironment): WorkerConfig['redis'] {
   if (!valid.REDIS_CLUSTER_NODES) return { mode: 'single', url: valid.REDIS_URL };
   return {
     mode: 'cluster',
-    nodes: valid.REDIS_CLUSTER_NODES.split(',').map((node) => {
-      const at = node.lastIndexOf(':');
-      return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
-    }),
+    nodes: parseHostPortList(valid.REDIS_CLUSTER_NODES),
   };
 }
 

@@ -21,6 +21,17 @@ export function redisUrlProblem(url: string): string | undefined {
   return undefined;
 }
 
+/** The shape of REDIS_CLUSTER_NODES: a comma list of `host:port` (ports checked by IsHostPortList). */
+export const HOST_PORT_LIST = /^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/;
+
+/** Reads a validated comma list of `host:port` seed nodes. */
+export function parseHostPortList(list: string): { host: string; port: number }[] {
+  return list.split(',').map((node) => {
+    const at = node.lastIndexOf(':');
+    return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
+  });
+}
+
 /** What is wrong with a comma list of `host:port` seed nodes, or undefined when it is usable. */
 export function hostPortListProblem(list: string): string | undefined {
   for (const node of list.split(',')) {
