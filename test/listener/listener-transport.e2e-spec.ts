@@ -223,4 +223,13 @@ describe('listener transport', () => {
     expect(answer).toMatch(/\r\nAllow: GET, POST\r\n/);
     expect(bodyOf(answer).error).toBe('request_malformed');
   });
+
+  it('answers an Expect other than 100-continue with 417 and a JSON reason', async () => {
+    const answer = await exchange(
+      'POST /connect/signed HTTP/1.1\r\nHost: localhost\r\nExpect: foo\r\nContent-Length: 0\r\n\r\n',
+    );
+    expect(answer).toMatch(/^HTTP\/1.1 417 /);
+    expect(answer).toMatch(/\r\nCache-Control: no-store\r\n/);
+    expect(bodyOf(answer).error).toBe('request_malformed');
+  });
 });

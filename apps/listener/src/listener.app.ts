@@ -18,6 +18,7 @@ import {
   handleClientError,
   handleConnectMethod,
   handleMissingHost,
+  handleUnmetExpectation,
 } from './transport/client-error.js';
 import { ListenerExpressAdapter } from './transport/listener-express.adapter.js';
 
@@ -80,6 +81,9 @@ export async function createListenerApp(
   );
   // answer `Expect: 100-continue` only once the header checks passed (see readRawBody)
   server.on('checkContinue', (request, response) => server.emit('request', request, response));
+  server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) =>
+    handleUnmetExpectation(response, transportLogger, metrics),
+  );
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>
     handleClientError(error, socket, transportLogger, metrics),
   );

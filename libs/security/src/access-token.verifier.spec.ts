@@ -239,6 +239,8 @@ describe('access token verification with a local JWKS', () => {
     ['client_id is a number', { client_id: 42 }],
     ['scope is an array', { scope: ['connect:deliver'] }],
     ['cnf is a string', { cnf: 'x5t' }],
+    ['exp is past the last representable date', { exp: 1e308 }],
+    ['exp is just past the last representable date', { exp: 8.64e12 + 1 }],
   ])('rejects a token where %s', async (_label, patch) => {
     expect(await verifier.verify(await mint(es256, { ...baseClaims(), ...patch }))).toMatchObject({
       reason: 'token_claim_invalid',

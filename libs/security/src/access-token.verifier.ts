@@ -57,6 +57,9 @@ export interface AccessTokenClaims {
 
 const DEFAULT_ALGORITHMS: AccessTokenAlgorithm[] = ['ES256', 'PS256', 'RS256', 'EdDSA'];
 const ALLOWED_ALGORITHMS = new Set<string>(DEFAULT_ALGORITHMS);
+/** The largest time a JavaScript Date holds, in seconds (ECMA-262: 8.64e15 ms). */
+const MAX_DATE_SECONDS = 8.64e12;
+
 const REQUIRED_CLAIMS = ['exp', 'iat', 'jti', 'sub', 'client_id'];
 const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
 const DEFAULT_CACHE_MAX_AGE_MS = 10 * 60 * 1000;
@@ -232,6 +235,10 @@ function normaliseClaims(payload: JWTPayload): Verdict<AccessTokenClaims> {
   }
   if (typeof iat !== 'number' || typeof exp !== 'number') {
     return reject('token_claim_invalid', 'iat and exp must be numbers');
+  }
+  // a time JavaScript cannot represent as a date is no expiry anyone can check or record
+  if (!Number.isFinite(exp) || Math.abs(exp) > MAX_DATE_SECONDS) {
+    return reject('token_claim_invalid', 'exp is outside the representable dates');
   }
   if (scope !== undefined && typeof scope !== 'string') {
     return reject('token_claim_invalid', 'scope must be a space-separated string');

@@ -97,6 +97,31 @@ export function handleMissingHost(
   return true;
 }
 
+/**
+ * An `Expect` header other than `100-continue` (RFC 9110 §10.1.1): 417, with the listener's JSON
+ * body, a warn line and a counted reason instead of Node's bare answer.
+ */
+export function handleUnmetExpectation(
+  response: ServerResponse,
+  logger: Logger,
+  metrics: ListenerMetrics,
+): void {
+  const answer: ClientErrorAnswer = {
+    status: 417,
+    reason: 'request_malformed',
+    message: 'only the 100-continue expectation is supported',
+  };
+  countAndLog(answer, 'unsupported Expect header', logger, metrics);
+  const body = JSON.stringify({ error: answer.reason, message: answer.message });
+  response.shouldKeepAlive = false;
+  response.writeHead(answer.status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+  });
+  response.end(body);
+}
+
 /** A CONNECT request: Node would drop the connection without a word; answer 405 instead. */
 export function handleConnectMethod(
   socket: Duplex,
