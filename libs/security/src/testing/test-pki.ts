@@ -120,10 +120,8 @@ export async function createTestPki(prefix = 'Countersign Test'): Promise<TestPk
 }
 
 /** The certificate's private key as PKCS#8 PEM, for TLS servers in tests. */
-export async function privateKeyPem(certificate: TestCertificate): Promise<string> {
+export function privateKeyPem(certificate: TestCertificate): Promise<string> {
   // node:crypto writes the PEM armour; the key itself is generated per test run
-  return KeyObject.from(certificate.keys.privateKey).export({
-    format: 'pem',
-    type: 'pkcs8',
-  }) as string;
+  const pem = KeyObject.from(certificate.keys.privateKey).export({ format: 'pem', type: 'pkcs8' });
+  return Promise.resolve(pem as string);
 }
